@@ -1,0 +1,68 @@
+"""ONNX Runtime on the CPU: runs any model that honours NVIDIA's LPRNet contract."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lpr_ray.backends.base import BackendOptions
+from lpr_ray.errors import LprRayError, require
+from lpr_ray.image import to_model_input
+from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, ModelSpec
+
+
+def is_available() -> tuple[bool, str]:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        return False, f"onnxruntime is not installed ({exc})"
+    return True, "onnxruntime (CPU)"
+
+
+def check_contract(session) -> None:
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = {o.name for o in session.get_outputs()}
+    problems = []
+    if INPUT_NAME not in inputs:
+        problems.append(f"input {INPUT_NAME!r} missing (has {sorted(inputs)})")
+    else:
+        shape = inputs[INPUT_NAME].shape
+        if len(shape) != 4 or list(shape[1:]) != [3, 48, 96]:
+            problems.append(f"input {INPUT_NAME!r} has shape {shape}, expected [N, 3, 48, 96]")
+    for name in (OUTPUT_ARGMAX, OUTPUT_MAX):
+        if name not in outputs:
+            problems.append(f"output {name!r} missing (has {sorted(outputs)})")
+    if problems:
+        raise LprRayError(
+            "the model does not follow NVIDIA's LPRNet contract: " + "; ".join(problems)
+        )
+
+
+class OnnxRuntimeBackend:
+    name = "onnxruntime"
+
+    def __init__(self, model: ModelSpec, options: BackendOptions):
+        ort = require("onnxruntime", "core")
+        so = ort.SessionOptions()
+        # One intra-op thread per actor by default: actors sharing a node then share its
+        # cores instead of each spawning a thread per core.
+        so.intra_op_num_threads = max(0, options.threads)
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.threads = options.threads
+        self.session = ort.InferenceSession(
+            model.onnx_path, sess_options=so, providers=["CPUExecutionProvider"]
+        )
+        check_contract(self.session)
+        self.model = model
+
+    def infer(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = to_model_input(images)
+        best, prob = self.session.run([OUTPUT_ARGMAX, OUTPUT_MAX], {INPUT_NAME: x})
+        return best.astype(np.int32, copy=False), prob.astype(np.float32, copy=False)
+
+    def describe(self) -> str:
+        return f"onnxruntime CPU fp32, {self.threads or 'all'} thread(s), model {self.model.tag}"
+
+
+def create(model: ModelSpec, options: BackendOptions) -> OnnxRuntimeBackend:
+    return OnnxRuntimeBackend(model, options)

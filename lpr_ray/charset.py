@@ -1,0 +1,69 @@
+"""The class list of an LPRNet model: `characters_list.txt`, one character per line.
+
+Class i is line i; the CTC blank is class len(characters) (NVIDIA's convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lpr_ray.errors import LprRayError
+
+US_CHARACTERS: tuple[str, ...] = tuple("0123456789ABCDEFGHIJKLMNPQRSTUVWXYZ")
+
+
+@dataclass(frozen=True)
+class Charset:
+    characters: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.characters:
+            raise LprRayError("characters_list is empty: expected one character per line")
+        if len(set(self.characters)) != len(self.characters):
+            dupes = sorted({c for c in self.characters if self.characters.count(c) > 1})
+            raise LprRayError(f"characters_list has duplicate entries: {dupes}")
+
+    @property
+    def blank(self) -> int:
+        return len(self.characters)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.characters) + 1
+
+    @classmethod
+    def from_text(cls, text: str) -> Charset:
+        chars = tuple(line.strip() for line in text.splitlines() if line.strip())
+        return cls(chars)
+
+    @classmethod
+    def load(cls, path: str) -> Charset:
+        """Read a characters_list.txt from a local path or any fsspec URL."""
+        import fsspec
+
+        with fsspec.open(path, "r", encoding="utf-8") as f:
+            return cls.from_text(f.read())
+
+    def to_text(self) -> str:
+        return "\n".join(self.characters) + "\n"
+
+    def normalize_label(self, text: str) -> str:
+        """Upper-case, drop spaces and dashes; read O as 0 when the dictionary has no O."""
+        label = "".join(text.split()).replace("-", "").upper()
+        if "O" not in self.characters and "0" in self.characters:
+            label = label.replace("O", "0")
+        return label
+
+    def encode(self, label: str) -> list[int]:
+        """Class indices of a normalised label; raises on characters outside the dictionary."""
+        index = {c: i for i, c in enumerate(self.characters)}
+        unknown = sorted({c for c in label if c not in index})
+        if unknown:
+            raise LprRayError(
+                f"label {label!r} has characters {unknown} that are not in characters_list "
+                f"({''.join(self.characters)})"
+            )
+        return [index[c] for c in label]
+
+
+US = Charset(US_CHARACTERS)

@@ -1,0 +1,1 @@
+"""The `lpr-ray` command: one module per sub-command, each with `register(subparsers)`."""

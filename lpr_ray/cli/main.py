@@ -1,0 +1,50 @@
+"""Entry point of the `lpr-ray` console script.
+
+Each sub-command lives in its own module `lpr_ray/cli/<name>.py` exposing
+`register(subparsers) -> None`, which adds its parser and sets `func=run(args) -> int`.
+Modules import their heavy dependencies inside `run`, so `lpr-ray --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from lpr_ray.errors import LprRayError
+
+COMMANDS = ["run", "eval", "demo", "synth", "train", "export"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lpr-ray",
+        description="Batch licence-plate recognition (LPRNet) over object storage with Ray Data.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"lpr_ray.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"lpr_ray.cli.{name}":
+                continue  # sub-command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except LprRayError as exc:
+        print(f"lpr-ray {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
