@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ def _unstrip(uri: str, fs, path: str) -> str:
     """fsspec strips the protocol from paths; give users back full URIs."""
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     if protocol in ("file", "local") and "://" not in uri:
-        return path
+        return os.path.abspath(path)
     return fs.unstrip_protocol(path)
 
 

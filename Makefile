@@ -1,0 +1,36 @@
+# What CI runs is exactly `make test` (see .ci/run). Every target installs what it needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint unit bench clean
+
+setup: $(STAMP)
+
+# torch first and pinned: the CPU wheel of 2.13.0 is what these machines carry; an
+# unpinned torch (asked for by any dependency) would pull GBs of CUDA packages.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[pipeline,train,query,dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/lpr-ray demo
+
+lint: setup
+	$(BIN)/ruff check .
+
+unit: setup
+	$(BIN)/python -m pytest -q -m "not slow and not gpu"
+
+test: lint
+	$(BIN)/python -m pytest -q -m "not gpu"
+
+bench: setup
+	$(BIN)/python benchmarks/bench_pipeline.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

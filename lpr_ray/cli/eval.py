@@ -1,0 +1,45 @@
+"""`lpr-ray eval`: accuracy of a model on a labelled TAO dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+
+
+def execute(args: argparse.Namespace) -> int:
+    from lpr_ray.evaluate import evaluate_dataset
+
+    ev = evaluate_dataset(
+        args.dataset, args.model, args.characters, args.backend, args.batch_size, args.threads
+    )
+    if args.json:
+        print(json.dumps({"model": ev.model.tag, "dataset": args.dataset, **asdict(ev.report)}, indent=2))
+    else:
+        print(f"model {ev.model.tag} on {args.dataset}")
+        print(ev.report.format())
+        if args.show_errors:
+            wrong = [(r, lab, u) for r, lab, u in zip(ev.reads, ev.labels, ev.uris, strict=True) if r.plate != lab]
+            print(f"\nmisreads ({len(wrong)}):")
+            for r, lab, u in wrong[: args.show_errors]:
+                print(f"  {lab:>10} read {r.plate!r:>12} conf {r.confidence:.3f}  {u}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="accuracy of a model on a labelled TAO dataset",
+        description="Full-plate and character accuracy, accuracy/coverage at confidence "
+        "thresholds, a reliability table and character confusions, on a TAO dataset "
+        "(images/, labels/; local path or any fsspec URL).",
+    )
+    p.add_argument("dataset", help="TAO dataset folder or URI")
+    p.add_argument("--model", default=None, help="ONNX model file or folder (default: the shipped model)")
+    p.add_argument("--characters", default=None, help="characters_list.txt (default: beside the model)")
+    p.add_argument("--backend", default="onnxruntime", help="inference backend (default: onnxruntime)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
+    p.add_argument("--show-errors", type=int, default=0, metavar="N", help="list up to N misreads")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=execute)

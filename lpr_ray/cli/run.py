@@ -1,0 +1,75 @@
+"""`lpr-ray run`: recognise every plate crop under an input URI and write Parquet rows."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+EPILOG = """\
+INPUT can be a local folder, an object-storage prefix (s3://bucket/prefix, any fsspec URL),
+a glob (s3://bucket/2026/*/*.jpg), a TAO dataset (images/ + labels/: rows then carry label
+and correct), or a manifest file (.parquet or .csv with a 'uri' column, optional 'label')
+so that millions of keys need no listing on the driver.
+
+Object storage is configured the standard way: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL for S3-compatible servers.
+Ray: uses RAY_ADDRESS when set, else starts a private local Ray.
+
+example:
+  lpr-ray run --input s3://lot-archive/2026/ --output s3://lot-results/plates/
+"""
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", required=True, help="folder, prefix, glob, TAO dataset or manifest URI")
+    p.add_argument("--output", required=True, help="folder or prefix for the Parquet rows")
+    p.add_argument("--model", default=None, help="ONNX model file or folder (default: the shipped US model)")
+    p.add_argument("--characters", default=None, help="characters_list.txt (default: beside the model)")
+    p.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt (default: auto)")
+    p.add_argument("--batch-size", type=int, default=128, help="plates per inference batch (default: 128)")
+    p.add_argument("--num-actors", type=int, default=None, help="recogniser actors (default: from the cluster)")
+    p.add_argument("--threads-per-actor", type=int, default=None, help="CPU threads per actor (default: CPUs / actors)")
+    p.add_argument("--run-id", default=None, help="name of this run (default: UTC time + random suffix)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="more logging")
+
+
+def config_from_args(args: argparse.Namespace):
+    from lpr_ray.pipeline.config import RunConfig
+
+    extra = {"run_id": args.run_id} if args.run_id else {}
+    return RunConfig(
+        input=args.input,
+        output=args.output,
+        model=args.model,
+        characters=args.characters,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        num_actors=args.num_actors,
+        threads_per_actor=args.threads_per_actor,
+        **extra,
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from lpr_ray.pipeline.job import run_job
+
+    summary = run_job(config_from_args(args))
+    print(summary.to_json() if args.json else summary.format())
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "run",
+        help="recognise plates under an input URI and write Parquet",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_arguments(p)
+    p.set_defaults(func=execute)

@@ -1,0 +1,46 @@
+"""Evaluate a model on a TAO dataset in one process (no Ray): what `lpr-ray eval` runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lpr_ray.backends.base import BackendOptions, load_backend
+from lpr_ray.dataset import load_tao_arrays
+from lpr_ray.decode import PlateRead, ctc_greedy_decode
+from lpr_ray.metrics import Report, evaluate_reads
+from lpr_ray.model import ModelSpec, resolve_model
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    report: Report
+    reads: list[PlateRead]
+    labels: list[str]
+    uris: list[str]
+    model: ModelSpec
+
+
+def recognise_arrays(backend, images: np.ndarray, characters, batch_size: int = 128) -> list[PlateRead]:
+    reads: list[PlateRead] = []
+    for start in range(0, len(images), batch_size):
+        best, prob = backend.infer(images[start : start + batch_size])
+        reads.extend(ctc_greedy_decode(best, prob, characters))
+    return reads
+
+
+def evaluate_dataset(
+    dataset: str,
+    model: str | None = None,
+    characters: str | None = None,
+    backend: str = "onnxruntime",
+    batch_size: int = 128,
+    threads: int = 0,
+) -> Evaluation:
+    spec = resolve_model(model, characters)
+    images, labels, uris = load_tao_arrays(dataset, spec.charset)
+    runner = load_backend(backend, spec, BackendOptions(threads=threads))
+    reads = recognise_arrays(runner, images, spec.charset.characters, batch_size)
+    report = evaluate_reads([r.plate for r in reads], [r.confidence for r in reads], labels)
+    return Evaluation(report, reads, labels, uris, spec)

@@ -1,0 +1,119 @@
+"""Accuracy metrics of plate reads against labels: pure Python/numpy."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    threshold: float
+    coverage: float  # share of plates with confidence >= threshold
+    accuracy: float | None  # full-plate accuracy among them
+    count: int
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    low: float
+    high: float
+    count: int
+    mean_confidence: float | None
+    accuracy: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    count: int
+    full_plate_accuracy: float
+    char_accuracy: float
+    thresholds: list[ThresholdRow]
+    reliability: list[ReliabilityBin]
+    confusions: list[tuple[str, str, int]]  # (label char, read char, count)
+
+    def format(self) -> str:
+        lines = [
+            f"plates: {self.count}",
+            f"full-plate accuracy: {self.full_plate_accuracy:.2%}",
+            f"character accuracy:  {self.char_accuracy:.2%}  (1 - edit distance / label length)",
+            "",
+            "confidence >=  coverage  accuracy  plates",
+        ]
+        for r in self.thresholds:
+            acc = "-" if r.accuracy is None else f"{r.accuracy:8.2%}"
+            lines.append(f"{r.threshold:13.2f}  {r.coverage:8.2%}  {acc:>8}  {r.count:6d}")
+        lines += ["", "reliability: confidence bin -> plates, mean confidence, accuracy"]
+        for b in self.reliability:
+            if b.count:
+                lines.append(
+                    f"  [{b.low:.1f}, {b.high:.1f})  {b.count:6d}  {b.mean_confidence:.3f}  {b.accuracy:.2%}"
+                )
+        if self.confusions:
+            lines += ["", "most frequent character confusions (label -> read, same-length reads):"]
+            lines += [f"  {a} -> {b}: {n}" for a, b, n in self.confusions]
+        return "\n".join(lines)
+
+
+def evaluate_reads(
+    plates: Sequence[str],
+    confidences: Sequence[float],
+    labels: Sequence[str],
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    bins: int = 10,
+    top_confusions: int = 10,
+) -> Report:
+    if not (len(plates) == len(confidences) == len(labels)):
+        raise ValueError("plates, confidences and labels differ in length")
+    n = len(labels)
+    if n == 0:
+        raise ValueError("nothing to evaluate: no labelled plates")
+    correct = np.array([p == lab for p, lab in zip(plates, labels, strict=True)])
+    conf = np.asarray(confidences, dtype=np.float64)
+    total_chars = sum(len(lab) for lab in labels)
+    errors = sum(edit_distance(p, lab) for p, lab in zip(plates, labels, strict=True))
+    rows = []
+    for t in thresholds:
+        keep = conf >= t
+        k = int(keep.sum())
+        rows.append(ThresholdRow(t, k / n, float(correct[keep].mean()) if k else None, k))
+    rel = []
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for i in range(bins):
+        lo, hi = edges[i], edges[i + 1]
+        sel = (conf >= lo) & ((conf < hi) if i < bins - 1 else (conf <= hi))
+        k = int(sel.sum())
+        rel.append(
+            ReliabilityBin(
+                float(lo), float(hi), k,
+                float(conf[sel].mean()) if k else None,
+                float(correct[sel].mean()) if k else None,
+            )
+        )
+    conf_counter: Counter[tuple[str, str]] = Counter()
+    for p, lab in zip(plates, labels, strict=True):
+        if len(p) == len(lab) and p != lab:
+            conf_counter.update((a, b) for a, b in zip(lab, p, strict=True) if a != b)
+    return Report(
+        count=n,
+        full_plate_accuracy=float(correct.mean()),
+        char_accuracy=max(0.0, 1.0 - errors / max(1, total_chars)),
+        thresholds=rows,
+        reliability=rel,
+        confusions=[(a, b, c) for (a, b), c in conf_counter.most_common(top_confusions)],
+    )

@@ -1,0 +1,52 @@
+"""`lprnet_small`: the default, CPU-sized LPRNet that honours NVIDIA's contract.
+
+Input [N, 3, 48, 96] RGB in [0, 1]; output logits [N, 24, C] (24 CTC time steps, C =
+characters + blank). A plain conv stack (3x3 conv + BatchNorm + ReLU, folded into the convs
+at export) brings the plate to 96 channels x 6 x 24; a (6 x 1) conv reads each column into
+a 24-step sequence; a (1 x 3) temporal conv with a residual gives each step its neighbours;
+a 1 x 1 conv scores the classes. Plain dense convs are what ONNX Runtime's CPU kernels run
+fastest per FLOP, so the budget goes there (see `lpr_ray.models.flops`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lpr_ray.models.common import ConvBNReLU
+
+
+class LPRNetSmall(nn.Module):
+    arch = "lprnet_small"
+
+    def __init__(
+        self,
+        num_classes: int,
+        widths: tuple[int, int, int, int] = (24, 32, 64, 96),
+        hidden: int = 192,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        w0, w1, w2, w3 = widths
+        self.num_classes = num_classes
+        self.features = nn.Sequential(
+            ConvBNReLU(3, w0, 3, stride=2),  # 24 x 48
+            ConvBNReLU(w0, w1, 3),
+            nn.MaxPool2d(2),  # 12 x 24
+            ConvBNReLU(w1, w2, 3),
+            ConvBNReLU(w2, w2, 3),
+            nn.MaxPool2d((2, 1)),  # 6 x 24
+            ConvBNReLU(w2, w3, 3),
+        )
+        # Each of the 24 columns (6 rows x w3 channels) -> one time step.
+        self.column = ConvBNReLU(w3, hidden, (6, 1), padding=0)
+        self.temporal = ConvBNReLU(hidden, hidden, (1, 3), padding=(0, 1))
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Conv2d(hidden, num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.column(x)  # [N, hidden, 1, 24]
+        x = x + self.temporal(x)
+        x = self.classifier(self.dropout(x))  # [N, C, 1, 24]
+        return x.squeeze(2).permute(0, 2, 1)  # [N, 24, C]

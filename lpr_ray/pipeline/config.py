@@ -1,0 +1,50 @@
+"""The resolved configuration of one recognition run, saved next to its output."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lpr_ray.errors import LprRayError
+from lpr_ray.image import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    input: str
+    output: str
+    model: str | None = None  # None: the shipped default
+    characters: str | None = None
+    backend: str = "auto"
+    batch_size: int = 128
+    num_actors: int | None = None  # None: sized from the cluster
+    threads_per_actor: int | None = None  # None: cluster CPUs / actors
+    actor_num_cpus: float | None = None  # None: derived; fractional so reads can run beside
+    fetch_batch_size: int = 256  # objects per fetch + decode task
+    fetch_threads: int = 16  # concurrent object reads inside one fetch task
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+    rows_per_file: int = 100_000
+    run_id: str = dataclasses.field(default_factory=new_run_id)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise LprRayError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.num_actors is not None and self.num_actors < 1:
+            raise LprRayError(f"--num-actors must be >= 1, got {self.num_actors}")
+        if self.fetch_batch_size < 1 or self.fetch_threads < 1:
+            raise LprRayError("fetch batch size and threads must be >= 1")
+        if not self.input:
+            raise LprRayError("--input is required")
+        if not self.output:
+            raise LprRayError("--output is required")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

@@ -1,0 +1,43 @@
+"""How many recogniser actors, with how many threads and CPUs each: a pure function.
+
+On a 2-core laptop the classic failure is actors holding every CPU so the read/decode
+tasks never schedule and Ray hangs without a word; actors therefore reserve at most half
+of the cluster's CPUs, fractionally if need be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lpr_ray.errors import LprRayError
+
+
+@dataclass(frozen=True)
+class ActorPlan:
+    num_actors: int
+    threads: int
+    num_cpus: float
+    num_gpus: float
+
+
+def plan_actors(
+    cluster_cpus: float,
+    cluster_gpus: float,
+    *,
+    use_gpu: bool,
+    num_actors: int | None = None,
+    threads: int | None = None,
+    num_cpus: float | None = None,
+) -> ActorPlan:
+    if cluster_cpus < 1:
+        raise LprRayError(f"the Ray cluster has {cluster_cpus} CPUs; the job needs at least 1")
+    if use_gpu:
+        if cluster_gpus < 1 and num_actors is None:
+            raise LprRayError("a GPU backend was asked for but the Ray cluster declares no GPUs")
+        n = num_actors or max(1, int(cluster_gpus))
+        # A GPU actor's CPU work is small (copies, decode of outputs).
+        return ActorPlan(n, threads or 1, num_cpus if num_cpus is not None else 0.5, 1.0)
+    n = num_actors or max(1, int(cluster_cpus // 2))
+    t = threads or max(1, int(cluster_cpus // n))
+    reserve = num_cpus if num_cpus is not None else min(float(t), max(0.25, cluster_cpus / (2 * n)))
+    return ActorPlan(n, t, reserve, 0.0)

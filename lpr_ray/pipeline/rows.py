@@ -1,0 +1,85 @@
+"""The output rows (DESIGN.md §3) as an Arrow schema, and how a batch becomes rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+import pyarrow as pa
+
+from lpr_ray.decode import PlateRead
+
+SCHEMA = pa.schema(
+    [
+        ("uri", pa.string()),
+        ("plate", pa.string()),
+        ("confidence", pa.float32()),
+        ("char_confidences", pa.list_(pa.float32())),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("label", pa.string()),
+        ("correct", pa.bool_()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("model", pa.string()),
+        ("backend", pa.string()),
+        ("run_id", pa.string()),
+        ("processed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+TOO_SHORT = "too_short"
+
+
+def build_rows(
+    batch: dict[str, np.ndarray],
+    reads: dict[int, PlateRead],
+    *,
+    model: str,
+    backend: str,
+    run_id: str,
+    processed_at: datetime,
+) -> pa.Table:
+    """Merge the fetch stage's columns with the reads of the rows that were recognised."""
+    n = len(batch["uri"])
+    statuses: list[str] = [str(s) for s in batch["status"]]
+    errors: list[str | None] = [None if e is None else str(e) for e in batch["error"]]
+    plates: list[str | None] = [None] * n
+    confs: list[float | None] = [None] * n
+    chars: list[Sequence[float] | None] = [[] for _ in range(n)]
+    for i, read in reads.items():
+        plates[i] = read.plate
+        confs[i] = read.confidence
+        chars[i] = list(read.char_confidences)
+        if read.too_short:
+            statuses[i] = TOO_SHORT
+            errors[i] = (
+                f"read {read.plate!r} has {len(read.plate)} characters; a plate has at least 3 "
+                "(is the crop a plate, and tight around it?)"
+            )
+    labels = [None if lab is None else str(lab) for lab in batch["label"]]
+    correct = [
+        None if (lab is None or plates[i] is None) else plates[i] == lab for i, lab in enumerate(labels)
+    ]
+    width = [None if w < 0 else int(w) for w in batch["width"]]
+    height = [None if h < 0 else int(h) for h in batch["height"]]
+    return pa.table(
+        {
+            "uri": pa.array([str(u) for u in batch["uri"]], pa.string()),
+            "plate": pa.array(plates, pa.string()),
+            "confidence": pa.array(confs, pa.float32()),
+            "char_confidences": pa.array(chars, pa.list_(pa.float32())),
+            "status": pa.array(statuses, pa.string()),
+            "error": pa.array(errors, pa.string()),
+            "label": pa.array(labels, pa.string()),
+            "correct": pa.array(correct, pa.bool_()),
+            "width": pa.array(width, pa.int32()),
+            "height": pa.array(height, pa.int32()),
+            "model": pa.array([model] * n, pa.string()),
+            "backend": pa.array([backend] * n, pa.string()),
+            "run_id": pa.array([run_id] * n, pa.string()),
+            "processed_at": pa.array([processed_at] * n, pa.timestamp("us", tz="UTC")),
+        },
+        schema=SCHEMA,
+    )

@@ -1,0 +1,103 @@
+"""The end-of-run summary, computed from the Parquet the run wrote (not from memory)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+
+from lpr_ray.storage import arrow_filesystem
+
+
+@dataclass
+class Summary:
+    run_id: str
+    output: str
+    inputs: int | None
+    rows: int
+    by_status: dict[str, int]
+    labelled: int
+    correct: int
+    seconds: float
+    model: str = ""
+    backend: str = ""
+    low_confidence: list[dict] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.labelled if self.labelled else None
+
+    @property
+    def plates_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d.update(accuracy=self.accuracy, plates_per_second=self.plates_per_second)
+        return json.dumps(d, indent=2, default=str)
+
+    def format(self) -> str:
+        lines = [
+            f"run {self.run_id}: {self.rows} rows written to {self.output}"
+            + (f" from {self.inputs} input objects" if self.inputs is not None else ""),
+            f"  model {self.model}, backend {self.backend}",
+            f"  {self.plates_per_second:.1f} plates/s ({self.seconds:.1f} s end to end)",
+            "  by status: " + ", ".join(f"{k}={v}" for k, v in sorted(self.by_status.items())),
+        ]
+        if self.inputs is not None and self.inputs != self.rows:
+            lines.append(f"  WARNING: {self.inputs} inputs but {self.rows} rows")
+        if self.labelled:
+            lines.append(
+                f"  full-plate accuracy on {self.labelled} labelled images: {self.accuracy:.2%}"
+            )
+        if self.low_confidence:
+            lines.append("  lowest-confidence reads (check these images):")
+            for r in self.low_confidence:
+                label = f" label={r['label']}" if r.get("label") else ""
+                lines.append(f"    {r['confidence']:.3f} {r['plate']!r}{label} {r['uri']}")
+        return "\n".join(lines)
+
+
+def run_files(output: str, run_id: str) -> list[str]:
+    fs, base = arrow_filesystem(output)
+    from pyarrow.fs import FileSelector
+
+    infos = fs.get_file_info(FileSelector(base, recursive=True, allow_not_found=True))
+    return sorted(
+        i.path for i in infos if i.is_file and i.base_name.startswith(run_id) and i.path.endswith(".parquet")
+    )
+
+
+def summarize(output: str, run_id: str, *, inputs: int | None, seconds: float, lowest: int = 5) -> Summary:
+    fs, _ = arrow_filesystem(output)
+    files = run_files(output, run_id)
+    cols = ["uri", "plate", "confidence", "status", "label", "correct", "model", "backend"]
+    table = pads.dataset(files, filesystem=fs, format="parquet").to_table(columns=cols) if files else None
+    if table is None or table.num_rows == 0:
+        return Summary(run_id, output, inputs, 0, {}, 0, 0, seconds, files=files)
+    by_status = Counter(table.column("status").to_pylist())
+    correct_col = table.column("correct")
+    labelled = len(correct_col) - correct_col.null_count
+    correct = int(pc.sum(correct_col.cast("int64")).as_py() or 0)
+    read = table.filter(pc.field("status") == "ok")
+    low = read.sort_by([("confidence", "ascending")]).slice(0, lowest).to_pylist()
+    return Summary(
+        run_id=run_id,
+        output=output,
+        inputs=inputs,
+        rows=table.num_rows,
+        by_status=dict(by_status),
+        labelled=labelled,
+        correct=correct,
+        seconds=seconds,
+        model=table.column("model")[0].as_py(),
+        backend=table.column("backend")[0].as_py(),
+        low_confidence=[
+            {k: r[k] for k in ("uri", "plate", "confidence", "label")} for r in low
+        ],
+        files=files,
+    )

@@ -1,0 +1,64 @@
+"""US plate formats: what text a plate carries and how its characters are grouped.
+
+A pattern is a string of tokens: `L` a letter, `D` a digit, `A` either, and separators
+that are drawn but never part of the label: ` ` a gap, `-` a dash, `*` a star, `#` a slot
+for a sticker or a small state graphic. The label is the drawn characters alone, with the
+letter O written as 0 (NVIDIA's US dictionary has no O).
+"""
+
+from __future__ import annotations
+
+import random
+
+DIGITS = "0123456789"
+# Most states skip I, O and Q in serial plates; they still appear (vanity, older series).
+LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+LETTERS_ALL = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+SEPARATORS = " -*#"
+
+
+def random_text(pattern: str, r: random.Random, letters: str = LETTERS) -> str:
+    """Fill a pattern: L/D/A become characters, separators stay."""
+    out = []
+    for t in pattern:
+        if t == "L":
+            out.append(r.choice(letters))
+        elif t == "D":
+            out.append(r.choice(DIGITS))
+        elif t == "A":
+            out.append(r.choice(letters + DIGITS))
+        else:
+            out.append(t)
+    return "".join(out)
+
+
+def label_of(text: str) -> str:
+    """The TAO label of drawn text: separators dropped, O read as 0."""
+    return "".join(c for c in text if c not in SEPARATORS).replace("O", "0")
+
+
+def vanity_pattern(r: random.Random) -> str:
+    n = r.choice((2, 3, 4, 4, 5, 5, 6, 6, 6, 7, 7, 7, 8))
+    body = "".join(r.choice("LLLLLLAD") for _ in range(n))
+    if n >= 5 and r.random() < 0.3:
+        cut = r.randint(2, n - 2)
+        body = body[:cut] + " " + body[cut:]
+    return body
+
+
+def vanity_text(r: random.Random) -> str:
+    """Personalised plates: mostly letters, sometimes a word-like run."""
+    if r.random() < 0.35:
+        word = r.choice(_WORDS)
+        if r.random() < 0.4:
+            word = word + r.choice(DIGITS)
+        return word[:8]
+    return random_text(vanity_pattern(r), r, LETTERS_ALL)
+
+
+_WORDS = [
+    "LUCKY", "SURFER", "MYRIDE", "GOBEARS", "CEMENT", "NANA", "BIGDOG", "TESLA", "ZOOM",
+    "FASTLN", "MAMA", "PAPA", "GRACE", "KINGS", "SUNNY", "HAPPY", "AGGIE", "DREAM", "JEEP",
+    "BEACH", "RUNNER", "SKIER", "DOCTOR", "COWBOY", "SPEEDY", "TRUCKN", "GOLFER", "BLESSD",
+    "NOMAD", "ROCKET", "PILOT", "CHEF", "MUSIC", "VEGAS", "SALSA", "GECKO", "DADDY", "BUZZ",
+]
