@@ -76,10 +76,11 @@ def fetch_and_decode(
     for i, r in enumerate(results):
         if r[2] is not None:
             images[i] = r[2]
-    labels = batch.get("label")
+    # Ray hands an all-null string column over as NaN floats: only strings are labels.
+    labels = [lab if isinstance(lab, str) else None for lab in batch.get("label", [None] * n)]
     return {
         "uri": np.array(uris, dtype=object),
-        "label": np.array([None] * n, dtype=object) if labels is None else np.asarray(labels, dtype=object),
+        "label": np.array(labels, dtype=object),
         "status": np.array([r[0] for r in results], dtype=object),
         "error": np.array([r[1] for r in results], dtype=object),
         "width": np.array([r[3] for r in results], dtype=np.int32),

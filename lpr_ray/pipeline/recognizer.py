@@ -8,13 +8,61 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
-from lpr_ray.backends.base import BackendOptions, load_backend
+from lpr_ray.backends.base import (
+    BackendOptions,
+    available_backends,
+    load_backend,
+    resolve_backend_name,
+)
 from lpr_ray.decode import ctc_greedy_decode
+from lpr_ray.errors import LprRayError
 from lpr_ray.image import OK
 from lpr_ray.model import resolve_model
 from lpr_ray.pipeline.rows import build_rows
 
 log = logging.getLogger(__name__)
+
+
+def _assigned_gpus() -> list:
+    """GPUs Ray reserved for this actor ([] outside Ray)."""
+    try:
+        import ray
+
+        return list(ray.get_gpu_ids()) if ray.is_initialized() else []
+    except Exception:  # noqa: BLE001 - outside a worker, or Ray not installed
+        return []
+
+
+def _load_with_fallback(name: str, spec, options: BackendOptions):
+    """The backend asked for; with "auto", ONNX Runtime on the CPU when no GPU backend can
+    run here, with a warning when Ray reserved a GPU for this actor (the job planned GPU
+    actors but this node cannot use its GPU)."""
+    if name != "auto":
+        backend = load_backend(name, spec, options)
+        if getattr(getattr(backend, "device", None), "type", None) == "cpu" and _assigned_gpus():
+            log.warning("torch backend: Ray assigned this actor a GPU but torch sees no CUDA: running on the CPU")
+        return backend
+    resolved = resolve_backend_name("auto")
+    problem = None
+    if resolved != "onnxruntime":
+        try:
+            return load_backend(resolved, spec, options)
+        except LprRayError as exc:
+            problem = f"{resolved} failed to load: {exc}"
+    gpus = _assigned_gpus()
+    if gpus or problem:
+        if problem is None:
+            problem = "; ".join(
+                f"{n}: {reason if not ok else reason + ', which auto uses only with CUDA'}"
+                for n, (ok, reason) in available_backends().items()
+                if n != "onnxruntime"
+            )
+        log.warning(
+            "GPU backend unavailable (Ray assigned GPU %s to this actor): %s. "
+            "FALLING BACK to onnxruntime on the CPU; rows will say backend=onnxruntime",
+            gpus or "none", problem,
+        )
+    return load_backend("onnxruntime", spec, options)
 
 
 class Recognizer:
@@ -26,9 +74,11 @@ class Recognizer:
         run_id: str,
         threads: int = 1,
         batch_size: int = 128,
+        precision: str = "fp16",  # GPU backends only; CPU backends run fp32
     ):
         self.spec = resolve_model(model, characters)
-        self.backend = load_backend(backend, self.spec, BackendOptions(threads=threads))
+        options = BackendOptions(threads=threads, precision=precision)
+        self.backend = _load_with_fallback(backend, self.spec, options)
         self.run_id = run_id
         self.batch_size = batch_size
         log.info("recogniser ready: %s", self.backend.describe())

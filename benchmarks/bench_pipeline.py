@@ -1,0 +1,124 @@
+"""Pipeline throughput: model only vs a plain loop vs the Ray job, on the same crops.
+
+    .venv/bin/python benchmarks/bench_pipeline.py [--count 4000] [--model PATH] [--repeat 3]
+
+1. model only: preloaded uint8 batches through the ONNX Runtime backend (all cores);
+2. plain loop: one process reads each object from the local S3 server, decodes, batches,
+   infers, decodes CTC (no Ray, no Parquet);
+3. Ray job: `run_job` from the same S3 server to Parquet in the same bucket.
+Prints a table and the ratios; paste it into BENCHMARKS.md with machine, date and commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def plain_loop(uris: list[str], backend, characters, batch_size: int) -> int:
+    from lpr_ray.decode import ctc_greedy_decode
+    from lpr_ray.image import decode_crop
+    from lpr_ray.pipeline.fetch import read_object
+
+    n_rows, batch = 0, []
+
+    def flush():
+        if batch:
+            best, prob = backend.infer(np.stack(batch))
+            ctc_greedy_decode(best, prob, characters)
+            batch.clear()
+
+    for uri in uris:
+        data, status, _ = read_object(uri, 64 << 20)
+        crop = decode_crop(data) if status is None else None
+        if crop is not None and crop.image is not None:
+            batch.append(crop.image)
+            if len(batch) == batch_size:
+                flush()
+        n_rows += 1
+    flush()
+    return n_rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=4000)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--repeat", type=int, default=3, help="repetitions of the model-only and loop timings")
+    args = ap.parse_args()
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lpr_ray.backends import BackendOptions, load_backend
+    from lpr_ray.dataset import list_tao, load_tao_arrays
+    from lpr_ray.local.s3server import LocalS3
+    from lpr_ray.model import resolve_model
+    from lpr_ray.pipeline.config import RunConfig
+    from lpr_ray.pipeline.job import connect_ray, run_job
+    from lpr_ray.synth import write_dataset
+
+    spec = resolve_model(args.model)
+    cpus = os.cpu_count() or 1
+    work = Path(tempfile.mkdtemp(prefix="lpr-bench-"))
+    data = work / "crops"
+    write_dataset(str(data), args.count, seed=7)
+    images, _, _ = load_tao_arrays(str(data), spec.charset)
+    backend = load_backend("onnxruntime", spec, BackendOptions(threads=cpus))
+
+    results = {}
+    # 1. model only
+    backend.infer(images[: args.batch_size])  # warm-up
+    best = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        for s in range(0, len(images), args.batch_size):
+            backend.infer(images[s : s + args.batch_size])
+        best.append(len(images) / (time.perf_counter() - t))
+    results["model only (preloaded batches)"] = max(best)
+
+    with LocalS3(root_dir=str(work / "s3")) as s3:
+        s3.create_bucket("bench")
+        s3.upload_dir(str(data), "s3://bench/crops")
+        os.environ.update(s3.env())
+        uris = [f"s3://bench/crops/{os.path.relpath(s.uri, data)}" for s in list_tao(str(data))]
+        pq.write_table(pa.table({"uri": uris}), work / "m.parquet")
+        s3.put("s3://bench/manifest.parquet", (work / "m.parquet").read_bytes())
+        # 2. plain loop
+        best = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            n = plain_loop(uris, backend, spec.charset.characters, args.batch_size)
+            best.append(n / (time.perf_counter() - t))
+        results["plain loop (S3 read + decode + infer)"] = max(best)
+        # 3. Ray job; Ray started beforehand so its start-up is not counted (it is paid
+        # once per cluster, not per job).
+        connect_ray()
+        runs = []
+        for i in range(max(1, args.repeat - 1)):
+            summary = run_job(
+                RunConfig(input="s3://bench/manifest.parquet", output=f"s3://bench/out{i}", model=args.model)
+            )
+            runs.append(summary.plates_per_second)
+        results["Ray job (S3 -> Parquet in S3)"] = max(runs)
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    loop = results["plain loop (S3 read + decode + infer)"]
+    print(f"\nmachine: {platform.node()} {platform.processor() or platform.machine()}, {cpus} CPUs; "
+          f"commit {commit}; model {spec.tag}; {args.count} crops; batch {args.batch_size}\n")
+    print(f"| {'stage':40} | {'plates/s':>9} | {'vs plain loop':>13} |")
+    print(f"|{'-' * 42}|{'-' * 11}|{'-' * 15}|")
+    for name, v in results.items():
+        print(f"| {name:40} | {v:9.0f} | {v / loop:12.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

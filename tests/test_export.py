@@ -1,0 +1,125 @@
+"""Export: the contract's names, types and dynamic batch; ONNX Runtime agrees with PyTorch."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+
+from test_train import standin_render  # noqa: E402
+
+from lpr_ray.backends import BackendOptions, load_backend  # noqa: E402
+from lpr_ray.charset import US  # noqa: E402
+from lpr_ray.decode import ctc_greedy_decode  # noqa: E402
+from lpr_ray.errors import LprRayError  # noqa: E402
+from lpr_ray.export import export_checkpoint, export_onnx, verify_onnx  # noqa: E402
+from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, resolve_model  # noqa: E402
+from lpr_ray.models import create_model  # noqa: E402
+from lpr_ray.train import data as tdata  # noqa: E402
+from lpr_ray.train.config import TrainConfig  # noqa: E402
+from lpr_ray.train.loop import train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setattr(tdata, "render_synthetic", standin_render)
+    out = tmp_path_factory.mktemp("run")
+    cfg = TrainConfig(
+        out=str(out), epochs=1, steps_per_epoch=3, batch_size=8, synthetic=1, val_synthetic=8,
+        workers=0, threads=1, log_every=0,
+    )
+    train(cfg)
+    yield out / "best.pt"
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def exported(checkpoint, tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setattr(tdata, "render_synthetic", standin_render)
+    out = tmp_path_factory.mktemp("export")
+    info = export_checkpoint(str(checkpoint), str(out), val_synthetic=32, include_checkpoint=True)
+    mp.undo()
+    return out, info
+
+
+def test_export_writes_contract_names_and_types(exported):
+    out, info = exported
+    for name in ("model.onnx", "characters_list.txt", "config.json", "model.pt"):
+        assert (out / name).exists(), name
+    model = onnx.load(str(out / "model.onnx"))
+    inputs = {i.name: i for i in model.graph.input}
+    outputs = {o.name: o for o in model.graph.output}
+    assert list(inputs) == [INPUT_NAME]
+    dims = inputs[INPUT_NAME].type.tensor_type.shape.dim
+    assert dims[0].dim_param and [d.dim_value for d in dims[1:]] == [3, 48, 96]
+    assert outputs[OUTPUT_ARGMAX].type.tensor_type.elem_type == onnx.TensorProto.INT32
+    assert outputs[OUTPUT_MAX].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert [d.dim_value for d in outputs[OUTPUT_ARGMAX].type.tensor_type.shape.dim[1:]] == [24]
+    # BatchNorm is folded into the convolutions.
+    assert not [n for n in model.graph.node if n.op_type == "BatchNormalization"]
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["arch"] == "lprnet_small" and saved["blank"] == 35
+    assert saved["verification"]["plate_mismatches"] == 0
+    assert info["params"] > 0 and info["flops_per_plate"] > 0
+
+
+def test_pipeline_backend_runs_the_export_like_torch(exported, checkpoint):
+    out, _ = exported
+    spec = resolve_model(out)
+    assert spec.charset == US
+    backend = load_backend("onnxruntime", spec, BackendOptions(threads=1))
+    images, _ = standin_render(99, 19)
+    best, prob = backend.infer(images)
+    assert best.dtype == np.int32 and best.shape == (19, 24) and prob.shape == (19, 24)
+    from lpr_ray.train.checkpoint import load_model_from_checkpoint
+
+    model, _ = load_model_from_checkpoint(checkpoint)
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        top, tbest = torch.softmax(model(x), -1).max(-1)
+    np.testing.assert_allclose(prob, top.numpy(), atol=1e-4)
+    a = [r.plate for r in ctc_greedy_decode(best, prob, US.characters)]
+    b = [r.plate for r in ctc_greedy_decode(tbest.numpy(), top.numpy(), US.characters)]
+    assert a == b
+
+
+def test_shipped_checkpoint_loads_for_fine_tuning(exported):
+    from lpr_ray.train.checkpoint import load_model_from_checkpoint
+
+    out, _ = exported
+    model, ckpt = load_model_from_checkpoint(out / "model.pt")
+    assert "optimizer" not in ckpt and ckpt["arch"] == "lprnet_small"
+
+
+def test_verification_fails_loudly_on_a_wrong_model(tmp_path):
+    torch.manual_seed(0)
+    a = create_model("lprnet_small", US.num_classes).eval()
+    b = create_model("lprnet_small", US.num_classes).eval()
+    export_onnx(a, tmp_path / "a.onnx")
+    images, _ = standin_render(1, 8)
+    v = verify_onnx(a, str(tmp_path / "a.onnx"), images, US)
+    assert v.max_prob_diff < 1e-4 and v.plate_mismatches == 0
+    with pytest.raises(LprRayError, match="disagree"):
+        verify_onnx(b, str(tmp_path / "a.onnx"), images, US)
+
+
+def test_baseline18_exports(tmp_path):
+    model = create_model("baseline18", US.num_classes).eval()
+    export_onnx(model, tmp_path / "b18.onnx")
+    images, _ = standin_render(2, 3)
+    v = verify_onnx(model, str(tmp_path / "b18.onnx"), images, US)
+    assert v.plate_mismatches == 0
+
+
+def test_cli_export(checkpoint, tmp_path, monkeypatch):
+    from lpr_ray.cli.main import main
+
+    monkeypatch.setattr(tdata, "render_synthetic", standin_render)
+    rc = main(["export", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "e"), "--val-synthetic", "16"])
+    assert rc == 0 and (tmp_path / "e" / "model.onnx").exists()
+    rc = main(["export", "--checkpoint", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "f")])
+    assert rc == 2

@@ -1,0 +1,98 @@
+"""decode_crop on hostile bytes: every object gets a status, never an exception."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hostile import BOMB_NAME, DISPUTED, DISPUTED_TIFF_BOMB, make_hostile_objects
+
+from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH, decode_crop
+
+OBJECTS = make_hostile_objects(seed=0)
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def test_generator_is_large_varied_and_deterministic():
+    assert len(OBJECTS) >= 200
+    kinds = Counter(status for _, _, status in OBJECTS)
+    for status in (
+        "ok",
+        "empty_object",
+        "not_an_image",
+        "truncated_image",
+        "image_too_small",
+        "image_too_large",
+    ):
+        assert kinds[status] > 0, status
+    again = make_hostile_objects(seed=0)
+    assert [(n, d) for n, d, _ in again] == [(n, d) for n, d, _ in OBJECTS]
+    assert set(DISPUTED) <= {n for n, _, _ in OBJECTS}
+
+
+@pytest.mark.parametrize("name,data,expected", OBJECTS, ids=[n for n, _, _ in OBJECTS])
+def test_decode_crop_status(name, data, expected):
+    crop = decode_crop(data)
+    assert crop.status == expected, (name, crop.error)
+    if expected == "ok":
+        assert crop.error is None
+        assert isinstance(crop.image, np.ndarray)
+        assert crop.image.shape == (MODEL_HEIGHT, MODEL_WIDTH, 3)
+        assert crop.image.dtype == np.uint8
+        assert crop.width and crop.height
+    else:
+        assert crop.image is None
+        assert isinstance(crop.error, str) and crop.error.strip(), name
+
+
+def _run_isolated(code: str) -> dict:
+    """Run decode_crop in a fresh interpreter and report its status, time and peak RSS."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=TESTS_DIR,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+_MEASURE = """
+    import json, resource, sys, time
+    sys.path.insert(0, ".")
+    import hostile
+    from lpr_ray.image import decode_crop
+    data = {build}
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    crop = decode_crop(data)
+    seconds = time.perf_counter() - t0
+    grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+    print(json.dumps({{"status": crop.status, "seconds": seconds, "grew_mb": grew_mb,
+                      "bytes": len(data), "width": crop.width, "height": crop.height}}))
+"""
+
+
+def test_png_bomb_is_refused_fast_and_small():
+    data = dict((n, d) for n, d, _ in OBJECTS)[BOMB_NAME]
+    assert len(data) < 300_000  # a small file...
+    out = _run_isolated(_MEASURE.format(build="hostile.png_bomb()"))
+    assert out["status"] == "image_too_large"
+    assert (out["width"], out["height"]) == (30000, 30000)  # ...declaring 2.7 GB of pixels
+    assert out["seconds"] < 0.5
+    assert out["grew_mb"] < 50
+
+
+@pytest.mark.xfail(strict=True, reason="decode_crop: " + DISPUTED_TIFF_BOMB[1])
+def test_tiff_bomb_is_refused_fast_and_small():
+    out = _run_isolated(_MEASURE.format(build="hostile.tiff_bomb(12000, 12000)"))
+    assert out["status"] == "image_too_large"
+    assert out["seconds"] < 0.5
+    assert out["grew_mb"] < 50

@@ -1,0 +1,31 @@
+import pytest
+
+from lpr_ray.errors import LprRayError
+from lpr_ray.pipeline.plan import plan_actors
+
+
+def test_two_cores_leave_room_for_reads():
+    p = plan_actors(2, 0, use_gpu=False)
+    assert p.num_actors == 1 and p.threads == 2 and p.num_gpus == 0
+    assert p.num_cpus <= 1  # the read/decode stage can always get a CPU
+
+
+def test_cpu_actors_never_hold_every_cpu():
+    for cpus in (1, 2, 3, 4, 16, 64):
+        p = plan_actors(cpus, 0, use_gpu=False)
+        assert p.num_actors * p.num_cpus <= cpus / 2 + 1e-9
+
+
+def test_gpu_pool_follows_gpus():
+    p = plan_actors(16, 4, use_gpu=True)
+    assert (p.num_actors, p.num_gpus) == (4, 1.0)
+
+
+def test_gpu_backend_without_gpus_is_an_error():
+    with pytest.raises(LprRayError, match="no GPUs"):
+        plan_actors(8, 0, use_gpu=True)
+
+
+def test_overrides_win():
+    p = plan_actors(8, 0, use_gpu=False, num_actors=3, threads=1, num_cpus=0.5)
+    assert (p.num_actors, p.threads, p.num_cpus) == (3, 1, 0.5)

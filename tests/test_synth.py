@@ -1,0 +1,136 @@
+"""Synthetic plate generator: determinism, shapes, labels, TAO output and the CLI."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from lpr_ray.charset import US
+from lpr_ray.cli.main import main
+from lpr_ray.dataset import list_tao, load_tao_arrays
+from lpr_ray.errors import LprRayError
+from lpr_ray.image import preprocess_bgr
+from lpr_ray.synth import render_batch, render_plate, write_dataset
+
+
+def test_render_batch_shapes_and_dtype():
+    images, labels = render_batch(3, 16)
+    assert images.shape == (16, 48, 96, 3)
+    assert images.dtype == np.uint8
+    assert len(labels) == 16
+    assert images.std() > 10  # not blank
+
+
+def test_same_seed_same_plates():
+    a, la = render_batch(7, 12)
+    b, lb = render_batch(7, 12)
+    assert la == lb
+    assert np.array_equal(a, b)
+
+
+def test_different_seeds_differ():
+    a, la = render_batch(1, 12)
+    b, lb = render_batch(2, 12)
+    assert la != lb
+    assert not np.array_equal(a, b)
+
+
+def test_plate_i_does_not_depend_on_batch_size():
+    small, ls = render_batch(5, 4)
+    big, lb = render_batch(5, 10)
+    assert ls == lb[:4]
+    assert np.array_equal(small, big[:4])
+
+
+def test_labels_are_valid_us_plates():
+    _, labels = render_batch(11, 400)
+    allowed = set(US.characters)
+    for label in labels:
+        assert set(label) <= allowed, label
+        assert "O" not in label
+        assert 2 <= len(label) <= 8, label
+        US.encode(label)
+    # California's 1ABC234 dominates, as in the parking lots the model serves.
+    ca = sum(bool(re.fullmatch(r"[0-9][A-Z]{3}[0-9]{3}", x)) for x in labels)
+    assert ca / len(labels) > 0.25
+    assert len(set(labels)) > 390
+
+
+def test_source_sizes_vary_like_detector_crops():
+    sizes = [render_plate(0, i).image.shape[:2] for i in range(200)]
+    widths = np.array([w for _, w in sizes])
+    heights = np.array([h for h, _ in sizes])
+    assert widths.min() >= 35 and widths.max() <= 330
+    assert 60 <= np.median(widths) <= 130
+    assert 1.5 <= np.median(widths / heights) <= 2.6
+
+
+def test_render_batch_matches_plate_resize():
+    images, labels = render_batch(9, 3)
+    for i in range(3):
+        p = render_plate(9, i)
+        assert p.label == labels[i]
+        assert np.array_equal(preprocess_bgr(p.image), images[i])
+
+
+def test_write_dataset_is_tao_readable(tmp_path):
+    out = tmp_path / "synth"
+    write_dataset(str(out), 25, seed=4)
+    assert (out / "characters_list.txt").read_text().split() == list(US.characters)
+    samples = list_tao(str(out))
+    assert len(samples) == 25
+    assert all(s.label for s in samples)
+    images, labels, uris = load_tao_arrays(str(out))
+    assert images.shape == (25, 48, 96, 3)
+    _, expected = render_batch(4, 25)
+    assert labels == expected
+    # Stored at source size: decoding and resizing gives render_batch's inputs back.
+    batch, _ = render_batch(4, 25)
+    assert np.array_equal(images, batch)
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+def test_write_dataset_refuses_non_empty_folder(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "keep.txt").write_text("mine")
+    with pytest.raises(LprRayError):
+        write_dataset(str(tmp_path / "x"), 3)
+    assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
+
+
+def test_write_dataset_workers_give_same_files(tmp_path):
+    write_dataset(str(tmp_path / "a"), 600, seed=2, workers=1)
+    write_dataset(str(tmp_path / "b"), 600, seed=2, workers=2)
+    la = sorted(p.name for p in (tmp_path / "a" / "images").iterdir())
+    lb = sorted(p.name for p in (tmp_path / "b" / "images").iterdir())
+    assert la == lb and len(la) == 600
+    for name in la[::97]:
+        assert (tmp_path / "a" / "images" / name).read_bytes() == (
+            tmp_path / "b" / "images" / name
+        ).read_bytes()
+
+
+def test_cli_writes_n_images(tmp_path, capsys):
+    out = tmp_path / "cli"
+    rc = main(["synth", "--count", "30", "--out", str(out), "--seed", "1", "--workers", "1"])
+    assert rc == 0
+    assert len(list((out / "images").iterdir())) == 30
+    assert len(list((out / "labels").iterdir())) == 30
+    assert (out / "characters_list.txt").exists()
+    assert "wrote 30 plates" in capsys.readouterr().err
+
+
+def test_cli_help_mentions_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["synth", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--count", "--out", "--seed", "--workers"):
+        assert option in text
+
+
+def test_cli_rejects_bad_count(tmp_path, capsys):
+    rc = main(["synth", "--count", "0", "--out", str(tmp_path / "z")])
+    assert rc == 2
+    assert "--count" in capsys.readouterr().err

@@ -1,0 +1,143 @@
+"""Training: CTC with the blank last, loss goes down, checkpoints, resume, fine-tuning.
+
+Uses a throwaway stand-in renderer (black text on light plates drawn with OpenCV) so the
+tests do not depend on how realistic lpr_ray.synth is.
+"""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from lpr_ray.charset import US  # noqa: E402
+from lpr_ray.train import data as tdata  # noqa: E402
+from lpr_ray.train.config import TrainConfig  # noqa: E402
+from lpr_ray.train.loop import Trainer, ctc_loss, train  # noqa: E402
+
+ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+def standin_render(seed: int, n: int):
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for _ in range(n):
+        text = "".join(rng.choice(list(ALPHABET), size=int(rng.integers(5, 8))))
+        img = np.full((48, 96, 3), int(rng.integers(170, 256)), np.uint8)
+        cv2.putText(img, text, (3, 33), cv2.FONT_HERSHEY_SIMPLEX, 0.62, (0, 0, 0), 2, cv2.LINE_AA)
+        images.append(img)
+        labels.append(text)
+    return np.stack(images), labels
+
+
+@pytest.fixture(autouse=True)
+def _standin(monkeypatch):
+    monkeypatch.setattr(tdata, "render_synthetic", standin_render)
+
+
+def small_cfg(tmp_path, **kw):
+    base = dict(
+        out=str(tmp_path / "run"), epochs=1, steps_per_epoch=4, batch_size=8, synthetic=1,
+        val_synthetic=16, workers=0, threads=1, log_every=0, warmup_steps=2, lr=3e-3,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_ctc_blank_is_the_last_class():
+    # All mass on the last class at every step = all blanks = the empty string: loss of an
+    # empty target is ~0 only if the blank is the last class.
+    logits = torch.full((1, 24, US.num_classes), -30.0)
+    logits[..., US.blank] = 30.0
+    loss = ctc_loss(logits, torch.zeros(0, dtype=torch.long), torch.tensor([0]), US.blank)
+    assert float(loss) < 1e-6
+    assert US.blank == US.num_classes - 1 == 35
+
+
+def test_training_lowers_the_loss(tmp_path):
+    cfg = small_cfg(tmp_path, steps_per_epoch=30, batch_size=16, augment=False)
+    trainer = Trainer(cfg)
+    x, t, lengths = tdata.collate(*standin_render(123, 32), trainer.charset, trainer.device)
+    with torch.no_grad():
+        before = float(ctc_loss(trainer.model.eval()(x), t, lengths, trainer.blank))
+    trainer.run()
+    with torch.no_grad():
+        after = float(ctc_loss(trainer.model.eval()(x), t, lengths, trainer.blank))
+    assert after < before * 0.8, (before, after)
+
+
+def test_checkpoints_config_and_metrics_are_written(tmp_path):
+    cfg = small_cfg(tmp_path, epochs=2)
+    train(cfg)
+    out = tmp_path / "run"
+    for name in ("last.pt", "best.pt", "config.json", "metrics.jsonl"):
+        assert (out / name).exists(), name
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["arch"] == "lprnet_small" and saved["characters"] == "".join(US.characters)
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in lines] == [1, 2]
+    assert "synthetic" in lines[0]["val"]
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert ckpt["epoch"] == 2 and {"model", "optimizer", "scheduler", "config"} <= set(ckpt)
+    assert not list(out.glob(".*tmp*"))
+
+
+def test_resume_continues_the_epoch_count(tmp_path):
+    train(small_cfg(tmp_path, epochs=1))
+    trainer = Trainer(small_cfg(tmp_path, epochs=2, resume=True))
+    assert trainer.start_epoch == 2
+    assert trainer.step == 4
+    trainer.run()
+    ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert ckpt["epoch"] == 2 and ckpt["step"] == 8
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(m)["epoch"] for m in lines] == [1, 2]
+
+
+def test_resume_without_checkpoint_is_an_error(tmp_path):
+    from lpr_ray.errors import LprRayError
+
+    with pytest.raises(LprRayError, match="resume"):
+        Trainer(small_cfg(tmp_path, resume=True))
+
+
+def test_fine_tune_starts_from_the_given_weights(tmp_path):
+    train(small_cfg(tmp_path))
+    src = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["model"]
+    trainer = Trainer(small_cfg(tmp_path, out=str(tmp_path / "ft"), init_from=str(tmp_path / "run" / "last.pt")))
+    own = trainer.model.state_dict()
+    for k, v in src.items():
+        assert torch.equal(own[k], v), k
+    assert trainer.start_epoch == 1
+
+
+def test_tao_training_data(tmp_path):
+    root = tmp_path / "tao"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    imgs, labels = standin_render(5, 6)
+    for i, (img, lab) in enumerate(zip(imgs, labels, strict=True)):
+        cv2.imwrite(str(root / "images" / f"{i}.png"), img[:, :, ::-1])
+        (root / "labels" / f"{i}.txt").write_text(lab + "\n")
+    cfg = small_cfg(tmp_path, synthetic=0, train_tao=(str(root),), val_tao=str(root), epochs=1)
+    metrics = train(cfg)
+    assert metrics["val"]["tao"]["count"] == 6
+    assert metrics["train_plates"] == 4 * 8
+
+
+def test_augmentation_keeps_shape_and_dtype():
+    imgs, _ = standin_render(0, 8)
+    out = tdata.augment_batch(imgs, np.random.default_rng(0))
+    assert out.shape == imgs.shape and out.dtype == np.uint8
+
+
+def test_cli_train_smoke(tmp_path, monkeypatch):
+    from lpr_ray.cli.main import main
+
+    rc = main([
+        "train", "--out", str(tmp_path / "cli"), "--epochs", "1", "--steps-per-epoch", "2",
+        "--batch-size", "4", "--val-synthetic", "8", "--workers", "0", "--threads", "1",
+    ])
+    assert rc == 0 and (tmp_path / "cli" / "best.pt").exists()
