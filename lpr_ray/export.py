@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +29,11 @@ DEFAULT_OPSET = 17
 MAX_PROB_DIFF = 1e-3
 
 
-def contract_module(model):
-    """Wrap a logits model [N, 24, C] into the contract's (argmax int32, max, softmax)."""
+def contract_module(model, temperature: float = 1.0):
+    """Wrap a logits model [N, 24, C] into the contract's (argmax int32, max, softmax).
+
+    `temperature` divides the logits before the softmax: it calibrates the probabilities and
+    never changes an argmax."""
     torch = require("torch", "train")
 
     class ContractHead(torch.nn.Module):
@@ -40,22 +42,29 @@ def contract_module(model):
             self.inner = inner
 
         def forward(self, image_input):
-            probs = torch.softmax(self.inner(image_input), dim=-1)
+            logits = self.inner(image_input)
+            if temperature != 1.0:
+                logits = logits * (1.0 / temperature)
+            probs = torch.softmax(logits, dim=-1)
             top, best = torch.max(probs, dim=-1)
             return best.to(torch.int32), top, probs
 
     return ContractHead(model).eval()
 
 
-def export_onnx(model, path: str | os.PathLike, opset: int = DEFAULT_OPSET) -> None:
+def export_onnx(model, path: str | os.PathLike, opset: int = DEFAULT_OPSET, temperature: float = 1.0) -> None:
     """Write `model` (eval mode, CPU) as ONNX with the contract's names and a dynamic batch."""
     torch = require("torch", "train")
     require("onnx", "train")
-    wrapped = contract_module(model.cpu().eval())
+    wrapped = contract_module(model.cpu().eval(), temperature)
     dummy = torch.zeros(2, 3, 48, 96)
     path = Path(path)
     tmp = path.with_suffix(".onnx.tmp")
-    with torch.no_grad():
+    import warnings
+
+    with torch.no_grad(), warnings.catch_warnings():
+        # The TorchScript exporter's deprecation and LSTM tracing notes are not actionable.
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             wrapped,
             (dummy,),
@@ -99,7 +108,9 @@ class Verification:
         }
 
 
-def verify_onnx(model, onnx_path: str, images: np.ndarray, charset: Charset) -> Verification:
+def verify_onnx(
+    model, onnx_path: str, images: np.ndarray, charset: Charset, temperature: float = 1.0
+) -> Verification:
     """Run `images` (uint8 [N, 48, 96, 3]) through torch and ORT; raise if they disagree.
 
     Checks several batch sizes (1, 7 and all) so the dynamic batch axis is exercised.
@@ -110,7 +121,7 @@ def verify_onnx(model, onnx_path: str, images: np.ndarray, charset: Charset) -> 
 
     x = to_model_input(images)
     with torch.no_grad():
-        t_best, t_top, t_probs = (o.numpy() for o in contract_module(model.cpu().eval())(torch.from_numpy(x)))
+        t_best, t_top, t_probs = (o.numpy() for o in contract_module(model.cpu().eval(), temperature)(torch.from_numpy(x)))
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     sess = ort.InferenceSession(onnx_path, sess_options=so, providers=["CPUExecutionProvider"])
@@ -174,6 +185,8 @@ def export_checkpoint(
     val_synthetic: int = 256,
     opset: int = DEFAULT_OPSET,
     include_checkpoint: bool = False,
+    temperature: float | str = 1.0,
+    calibration_synthetic: int = 2000,
 ) -> dict:
     """checkpoint (.pt from `lpr-ray train`) -> out_dir/{model.onnx, characters_list.txt, config.json}."""
     from lpr_ray.models.flops import describe
@@ -184,11 +197,15 @@ def export_checkpoint(
     config = dict(ckpt.get("config", {}))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    calibration = None
+    if temperature == "auto":
+        temperature, calibration = _calibrate(model, charset, calibration_synthetic, config)
+    temperature = float(temperature)
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         onnx_tmp = Path(tmp) / "model.onnx"
-        export_onnx(model, onnx_tmp, opset=opset)
+        export_onnx(model, onnx_tmp, opset=opset, temperature=temperature)
         images = _validation_images(val_tao, charset, val_synthetic, int(config.get("val_seed", 7919)))
-        verification = verify_onnx(model, str(onnx_tmp), images, charset)
+        verification = verify_onnx(model, str(onnx_tmp), images, charset, temperature)
         os.replace(onnx_tmp, out / "model.onnx")
     (out / "characters_list.txt").write_text(charset.to_text(), encoding="utf-8")
     info = {
@@ -205,6 +222,8 @@ def export_checkpoint(
             OUTPUT_SOFTMAX: "float32 [N, 24, C]",
         },
         "verification": verification.to_dict(),
+        "temperature": temperature,
+        "calibration": calibration,
         **describe(model),
         "train_config": config,
     }
@@ -218,6 +237,13 @@ def export_checkpoint(
     return info
 
 
-def copy_if_needed(src: str, dst: str) -> None:
-    if os.path.abspath(src) != os.path.abspath(dst):
-        shutil.copyfile(src, dst)
+def _calibrate(model, charset: Charset, n: int, config: dict) -> tuple[float, dict]:
+    """Fit the softmax temperature on held-out synthetic plates (a seed distinct from both
+    training and the validation seed), never on real validation data."""
+    from lpr_ray.train.calibrate import fit_temperature, logits_of
+    from lpr_ray.train.data import synthetic_validation_set
+
+    seed = int(config.get("val_seed", 7919)) + 104_729
+    images, labels = synthetic_validation_set(n, seed, charset)
+    t, info = fit_temperature(logits_of(model, images), labels, charset.characters)
+    return t, {"synthetic_plates": n, "synthetic_seed": seed, **info}

@@ -41,12 +41,16 @@ def _fail(status: str, error: str, width: int | None = None, height: int | None 
     return Crop(status=status, error=error, width=width, height=height)
 
 
+_BMP_DIB_SIZES = {struct.pack("<I", n) for n in (12, 16, 40, 52, 56, 64, 108, 124)}
+
+
 def sniff_format(data: bytes) -> str | None:
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if data.startswith(b"\xff\xd8"):
         return "jpeg"
-    if data.startswith(b"BM"):
+    # "BM" alone is too weak (text can start "BMW..."): also require a known DIB header size.
+    if data.startswith(b"BM") and len(data) >= 18 and data[14:18] in _BMP_DIB_SIZES:
         return "bmp"
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
@@ -59,7 +63,8 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+def _jpeg_segments(data: bytes):
+    """Yield (marker, offset) of each JPEG segment up to and including the first SOS."""
     i = 2
     n = len(data)
     while i + 4 <= n:
@@ -72,14 +77,47 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
             i += 2
             continue
+        yield marker, i
+        if marker == 0xDA:  # start of scan: entropy-coded data follows
+            return
         (length,) = struct.unpack(">H", data[i + 2 : i + 4])
+        i += 2 + length
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    for marker, i in _jpeg_segments(data):
         # SOF0..SOF15 carry the frame size, except DHT (C4), JPG (C8) and DAC (CC).
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            if i + 9 > n:
+            if i + 9 > len(data):
                 return None
             h, w = struct.unpack(">HH", data[i + 5 : i + 9])
             return w, h
-        i += 2 + length
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) of the first IFD."""
+    endian = "<" if data[:2] == b"II" else ">"
+    (ifd,) = struct.unpack(endian + "I", data[4:8])
+    (count,) = struct.unpack(endian + "H", data[ifd : ifd + 2])
+    size: dict[int, int] = {}
+    for k in range(count):
+        entry = data[ifd + 2 + 12 * k : ifd + 14 + 12 * k]
+        tag, typ = struct.unpack(endian + "HH", entry[:4])
+        if tag in (256, 257):
+            fmt = "H" if typ == 3 else "I"
+            (size[tag],) = struct.unpack(endian + fmt, entry[8 : 8 + struct.calcsize(fmt)])
+    if 256 in size and 257 in size:
+        return size[256], size[257]
+    return None
+
+
+def _pnm_size(data: bytes) -> tuple[int, int] | None:
+    tokens: list[bytes] = []
+    for line in data[2:256].split(b"\n"):
+        tokens += line.split(b"#", 1)[0].split()
+        if len(tokens) >= 2:
+            return int(tokens[0]), int(tokens[1])
     return None
 
 
@@ -107,18 +145,37 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
             if chunk == b"VP8 ":
                 w, h = struct.unpack("<HH", data[26:30])
                 return w & 0x3FFF, h & 0x3FFF
-    except struct.error:
+        if fmt == "tiff":
+            return _tiff_size(data)
+        if fmt == "pnm":
+            return _pnm_size(data)
+    except (struct.error, ValueError):
         return None
     return None
 
 
+def _png_complete(data: bytes) -> bool:
+    """Walk the length-prefixed chunks to IEND; trailing bytes after it are fine."""
+    i = 8
+    while i + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[i : i + 4])
+        if data[i + 4 : i + 8] == b"IEND":
+            return True
+        i += 12 + length
+    return False
+
+
 def _truncated(data: bytes, fmt: str) -> bool:
     # libjpeg decodes a cut JPEG into a half-grey image with only a warning: look for the
-    # end-of-image marker ourselves (some writers leave padding after it).
+    # end-of-image marker after the start of scan ourselves (phones append metadata after it,
+    # and an EXIF thumbnail before it has its own).
     if fmt == "jpeg":
-        return b"\xff\xd9" not in data[-1024:]
+        sos = [i for marker, i in _jpeg_segments(data) if marker == 0xDA]
+        if not sos:  # cut before the scan, unless the file ends properly without one
+            return b"\xff\xd9" not in data
+        return data.find(b"\xff\xd9", sos[0]) < 0
     if fmt == "png":
-        return b"IEND" not in data[-64:]
+        return not _png_complete(data)
     return False
 
 

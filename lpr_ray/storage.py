@@ -39,22 +39,27 @@ def full_uri(fs, path: str, like: str) -> str:
     return fs.unstrip_protocol(path)
 
 
-@lru_cache(maxsize=8)
 def arrow_filesystem(uri: str):
     """(pyarrow FileSystem, path) for writing Parquet and reading objects.
 
     pyarrow's own S3 client is used for s3:// (about 2x faster than s3fs wrapped for
-    Ray here); every other scheme goes through fsspec.
+    Ray here); every other scheme goes through fsspec. Cached per process, keyed by the
+    endpoint settings too, so a changed AWS_ENDPOINT_URL is honoured.
     """
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return _arrow_filesystem(uri, endpoint, region)
+
+
+@lru_cache(maxsize=16)
+def _arrow_filesystem(uri: str, endpoint: str | None, region: str | None):
     pafs = require("pyarrow.fs", "pipeline")
     if uri.startswith("s3://"):
         kwargs = {}
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
             kwargs["endpoint_override"] = endpoint
             if endpoint.startswith("http://"):
                 kwargs["scheme"] = "http"
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if region:
             kwargs["region"] = region
         return pafs.S3FileSystem(**kwargs), uri[len("s3://") :]

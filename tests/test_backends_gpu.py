@@ -721,3 +721,212 @@ def test_tensorrt_engine_matches_onnxruntime(tmp_path, monkeypatch):
     ob, op = load_backend("onnxruntime", spec).infer(imgs)
     same = np.mean([a == b for a, b in zip(plates(tb, tp), plates(ob, op), strict=True)])
     assert same >= 0.97
+
+
+# ---- simulated TensorRT + CUDA: lpr-ray's own builder/runner logic, not TensorRT's ------
+# The fakes keep TensorRT's and cuda-python's calling conventions; "device memory" is host
+# memory and the "engine" is the graph lpr-ray hands to TensorRT, run by ONNX Runtime. This
+# checks the call sequence, buffer sizes, offsets, dtypes, batching and the cache flow.
+
+
+class SimCudart(FakeCudart):
+    cudaStreamNonBlocking = 1
+    cudaMemcpyKind = types.SimpleNamespace(cudaMemcpyHostToDevice=1, cudaMemcpyDeviceToHost=2)
+
+    def __init__(self):
+        super().__init__(devices=[("Tesla T4", 7, 5, 16 * 2**30)])
+        self.buffers, self.current = {}, {}
+
+    def _alloc(self, n):
+        import ctypes
+
+        buf = ctypes.create_string_buffer(n)
+        self.buffers[ctypes.addressof(buf)] = buf
+        return (0, ctypes.addressof(buf))
+
+    cudaMallocHost = cudaMalloc = _alloc  # noqa: N815
+
+    def cudaFree(self, ptr):  # noqa: N802
+        self.buffers.pop(ptr)
+        return (0,)
+
+    cudaFreeHost = cudaFree  # noqa: N815
+
+    def cudaSetDevice(self, d):  # noqa: N802
+        self.current[threading.get_ident()] = d
+        return (0,)
+
+    def cudaMemcpyAsync(self, dst, src, n, kind, stream):  # noqa: N802
+        import ctypes
+
+        assert self.current.get(threading.get_ident()) == 0, "no device set on this thread"
+        ctypes.memmove(dst, src, n)
+        return (0,)
+
+    def cudaStreamCreateWithFlags(self, flags):  # noqa: N802
+        return (0, 7)
+
+    def cudaStreamSynchronize(self, s):  # noqa: N802
+        return (0,)
+
+    def cudaStreamDestroy(self, s):  # noqa: N802
+        return (0,)
+
+
+def sim_tensorrt(version: str, log: list):
+    import ctypes
+    import pickle
+
+    trt = types.ModuleType("tensorrt")
+    trt.__spec__ = importlib.machinery.ModuleSpec("tensorrt", None)
+    trt.__version__ = version
+    trt.Logger = type("Logger", (), {"WARNING": 2, "__init__": lambda self, level: None})
+    trt.NetworkDefinitionCreationFlag = types.SimpleNamespace(STRONGLY_TYPED=1)
+    trt.BuilderFlag = types.SimpleNamespace(FP16="FP16")
+    trt.MemoryPoolType = types.SimpleNamespace(WORKSPACE="WORKSPACE")
+    trt.nptype = lambda t: t
+
+    class Builder:
+        def __init__(self, logger):
+            self.state = {"flags": [], "profile": {}}
+
+        def create_network(self, flags):
+            self.state["network_flags"] = flags
+            return self.state
+
+        def create_builder_config(self):
+            b = self
+
+            class Config:
+                def set_memory_pool_limit(self, pool, size):
+                    b.state["workspace"] = size
+
+                def set_flag(self, flag):
+                    b.state["flags"].append(flag)
+
+                def add_optimization_profile(self, p):
+                    pass
+
+            return Config()
+
+        def create_optimization_profile(self):
+            b = self
+
+            class Prof:
+                def set_shape(self, name, mn, opt, mx):
+                    b.state["profile"][name] = (mn, opt, mx)
+
+            return Prof()
+
+        def build_serialized_network(self, network, config):
+            log.append(dict(self.state))
+            return pickle.dumps(self.state)
+
+    class OnnxParser:
+        num_errors = 0
+
+        def __init__(self, network, logger):
+            self.network = network
+
+        def parse(self, data):
+            self.network["onnx"] = data
+            return True
+
+    class Engine:
+        def __init__(self, state):
+            self.state = state
+            self.sess = ort.InferenceSession(state["onnx"], providers=["CPUExecutionProvider"])
+            self.io = [ENGINE_INPUT, OUTPUT_ARGMAX, OUTPUT_MAX]
+            self.num_io_tensors = 3
+
+        def get_tensor_name(self, i):
+            return self.io[i]
+
+        def get_tensor_profile_shape(self, name, index):
+            return self.state["profile"][name]
+
+        def get_tensor_shape(self, name):
+            return (-1, 24) if name != ENGINE_INPUT else (-1, 48, 96, 3)
+
+        def get_tensor_dtype(self, name):
+            return {ENGINE_INPUT: np.uint8, OUTPUT_ARGMAX: np.int32, OUTPUT_MAX: np.float32}[name]
+
+        def create_execution_context(self):
+            engine = self
+
+            class Context:
+                addr, shape = {}, None
+
+                def set_tensor_address(self, name, ptr):
+                    self.addr[name] = ptr
+                    return True
+
+                def set_input_shape(self, name, shape):
+                    self.shape = tuple(shape)
+                    return shape[0] <= engine.state["profile"][ENGINE_INPUT][2][0]
+
+                def execute_async_v3(self, stream):
+                    n = self.shape[0]
+                    raw = (ctypes.c_uint8 * (n * 48 * 96 * 3)).from_address(self.addr[ENGINE_INPUT])
+                    x = np.frombuffer(raw, np.uint8).reshape(self.shape)
+                    for name, out in zip((OUTPUT_ARGMAX, OUTPUT_MAX), engine.sess.run([OUTPUT_ARGMAX, OUTPUT_MAX], {ENGINE_INPUT: x}), strict=True):
+                        out = np.ascontiguousarray(out)
+                        ctypes.memmove(self.addr[name], out.ctypes.data, out.nbytes)
+                    log.append(("execute", n))
+                    return True
+
+            return Context()
+
+    class Runtime:
+        def __init__(self, logger):
+            pass
+
+        def deserialize_cuda_engine(self, data):
+            return Engine(pickle.loads(data))
+
+    trt.Builder, trt.OnnxParser, trt.Runtime = Builder, OnnxParser, Runtime
+    return trt
+
+
+@pytest.mark.parametrize("version", ["10.3.0", "11.0.0"])
+def test_simulated_tensorrt_build_cache_and_run(tmp_path, monkeypatch, version):
+    from lpr_ray.backends import tensorrt as trt_backend
+
+    log: list = []
+    cudart = SimCudart()
+    monkeypatch.setitem(sys.modules, "tensorrt", sim_tensorrt(version, log))
+    monkeypatch.setattr(gpu_probe, "import_cudart", lambda: cudart)
+    monkeypatch.setattr(trt_backend, "import_cudart", lambda: cudart)
+    monkeypatch.setenv("LPR_RAY_ENGINE_CACHE_DIR", str(tmp_path / "engines"))
+    spec = resolve_model(write_contract_model(tmp_path / "m", US, seed=7))
+    assert trt_backend.is_available()[0]
+    assert resolve_backend_name("auto") == "tensorrt"
+
+    be = load_backend("tensorrt", spec, BackendOptions(precision="fp16", batch_size=8))
+    build = log[0]
+    assert build["profile"][ENGINE_INPUT] == ((1, 48, 96, 3), (8, 48, 96, 3), (8, 48, 96, 3))
+    if version.startswith("10"):
+        assert build["flags"] == ["FP16"] and build["network_flags"] == 0
+    else:
+        assert build["flags"] == [] and build["network_flags"] == 2
+    assert be.source == "built" and "Tesla T4" in be.describe()
+    imgs = images(19, seed=3)  # 8 + 8 + 3: the max batch splits it
+    ref_b, ref_p = load_backend("onnxruntime", spec).infer(imgs)
+    got = []
+    t = threading.Thread(target=lambda: got.append(be.infer(imgs)))  # another thread, as Ray does
+    t.start()
+    t.join()
+    b, p = got[0]
+    assert [e for e in log if isinstance(e, tuple)] == [("execute", 8), ("execute", 8), ("execute", 3)]
+    assert b.dtype == np.int32 and p.dtype == np.float32 and b.shape == (19, 24)
+    if version.startswith("10"):  # the FP32 graph (the builder flag would do FP16 on a GPU)
+        np.testing.assert_array_equal(b, ref_b)
+        np.testing.assert_allclose(p, ref_p, atol=1e-6)
+    else:  # the FP16 graph
+        assert (b == ref_b).mean() > 0.99 and np.abs(p - ref_p).max() < 1e-2
+    be.close()
+    assert not cudart.buffers  # every host and device buffer freed
+
+    again = load_backend("tensorrt", spec, BackendOptions(precision="fp16", batch_size=8))
+    assert again.source == "local" and len([e for e in log if isinstance(e, dict)]) == 1
+    again.close()

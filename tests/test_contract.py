@@ -4,8 +4,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-
 from contract_models import build_contract_model, write_contract_model
+
 from lpr_ray.backends import BackendOptions, load_backend
 from lpr_ray.charset import US
 from lpr_ray.decode import ctc_greedy_decode, softmax_to_contract

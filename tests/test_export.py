@@ -123,3 +123,23 @@ def test_cli_export(checkpoint, tmp_path, monkeypatch):
     assert rc == 0 and (tmp_path / "e" / "model.onnx").exists()
     rc = main(["export", "--checkpoint", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "f")])
     assert rc == 2
+
+
+def test_temperature_changes_confidence_not_reads(tmp_path):
+    from lpr_ray.train.calibrate import fit_temperature, logits_of
+
+    torch.manual_seed(1)
+    model = create_model("lprnet_small", US.num_classes).eval()
+    images, labels = standin_render(3, 12)
+    export_onnx(model, tmp_path / "t1.onnx")
+    export_onnx(model, tmp_path / "t2.onnx", temperature=2.0)
+    verify_onnx(model, str(tmp_path / "t2.onnx"), images, US, temperature=2.0)
+    import onnxruntime as ort
+
+    x = images.transpose(0, 3, 1, 2).astype(np.float32) / 255
+    a = ort.InferenceSession(str(tmp_path / "t1.onnx")).run(None, {INPUT_NAME: x})
+    b = ort.InferenceSession(str(tmp_path / "t2.onnx")).run(None, {INPUT_NAME: x})
+    np.testing.assert_array_equal(a[0], b[0])
+    assert (b[1] <= a[1] + 1e-6).all()
+    t, info = fit_temperature(logits_of(model, images), labels, US.characters)
+    assert 0.5 < t <= 3.0 and info["brier"] <= info["brier_at_1"]

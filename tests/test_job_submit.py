@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pyarrow.dataset as pads
 import pytest
-
 from contract_models import write_contract_model
+
 from lpr_ray.charset import US
-from lpr_ray.local.ray_cluster import LocalRayCluster
+from lpr_ray.local.ray_cluster import LocalRayCluster, ray_executable
 from lpr_ray.storage import arrow_filesystem
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def test_ray_job_submit_recognize(s3, tmp_path):
         for key in s3.env():
             env.pop(key, None)  # the client side has no credentials at all
         proc = subprocess.run(
-            ["ray", "job", "submit", "--address", cluster.dashboard_url, "--working-dir", str(REPO),
+            [ray_executable(), "job", "submit", "--address", cluster.dashboard_url, "--working-dir", str(REPO),
              "--no-wait", "--", sys.executable, "jobs/recognize.py",
              "--input", f"s3://{s3.bucket}/jobs-in", "--output", output, "--model", str(model)],
             capture_output=True, text=True, env=env, timeout=300, cwd=REPO,

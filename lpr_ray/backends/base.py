@@ -40,12 +40,16 @@ class BackendOptions:
     threads: int = 1
     device: str = "auto"  # "cpu", "cuda", "cuda:N" or "auto"
     precision: str = "fp32"  # "fp32" or "fp16" (GPU backends)
+    batch_size: int = 128  # the job's batch: TensorRT's optimisation profile is tuned for it
+    engine_cache: str | None = None  # URI where TensorRT engines are shared between nodes
 
 
 # name -> module path; each module defines `create(model, options) -> Backend` and
 # `is_available() -> tuple[bool, str]`.
 _BACKENDS = {
     "onnxruntime": "lpr_ray.backends.onnxruntime",
+    "torch": "lpr_ray.backends.torch",
+    "tensorrt": "lpr_ray.backends.tensorrt",
 }
 
 
@@ -73,11 +77,13 @@ def resolve_backend_name(name: str) -> str:
         _module(name)
         return name
     # Preference order for "auto": fastest first. GPU backends register themselves here
-    # when they exist; ONNX Runtime on the CPU always works.
+    # when they exist; ONNX Runtime on the CPU always works. A module may define
+    # `prefer_in_auto() -> bool` to be available on request only (torch on the CPU).
     for candidate in ("tensorrt", "torch", "onnxruntime"):
         if candidate in _BACKENDS:
-            ok, _ = _module(candidate).is_available()
-            if ok:
+            mod = _module(candidate)
+            ok, _ = mod.is_available()
+            if ok and getattr(mod, "prefer_in_auto", lambda: True)():
                 return candidate
     return "onnxruntime"
 

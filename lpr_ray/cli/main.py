@@ -13,7 +13,7 @@ import sys
 
 from lpr_ray.errors import LprRayError
 
-COMMANDS = ["run", "eval", "demo", "synth", "train", "export"]
+COMMANDS = ["run", "eval", "demo", "synth", "train", "export", "build-engine"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,9 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"lpr_ray.cli.{name}")
+            module = importlib.import_module(f"lpr_ray.cli.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"lpr_ray.cli.{name}":
+            if exc.name == f"lpr_ray.cli.{name.replace('-', '_')}":
                 continue  # sub-command not built yet
             raise
         module.register(sub)

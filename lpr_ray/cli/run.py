@@ -29,6 +29,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=128, help="plates per inference batch (default: 128)")
     p.add_argument("--num-actors", type=int, default=None, help="recogniser actors (default: from the cluster)")
     p.add_argument("--threads-per-actor", type=int, default=None, help="CPU threads per actor (default: CPUs / actors)")
+    p.add_argument("--engine-cache", default=None, help="URI where TensorRT engines are cached and shared (see docs/GPU.md)")
     p.add_argument("--run-id", default=None, help="name of this run (default: UTC time + random suffix)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="more logging")
@@ -47,6 +48,7 @@ def config_from_args(args: argparse.Namespace):
         batch_size=args.batch_size,
         num_actors=args.num_actors,
         threads_per_actor=args.threads_per_actor,
+        engine_cache=args.engine_cache,
         **extra,
     )
 

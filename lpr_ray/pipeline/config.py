@@ -32,6 +32,7 @@ class RunConfig:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
     rows_per_file: int = 100_000
+    engine_cache: str | None = None  # shared TensorRT engine cache (URI)
     run_id: str = dataclasses.field(default_factory=new_run_id)
 
     def __post_init__(self) -> None:

@@ -10,7 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from lpr_ray.image import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, MODEL_HEIGHT, MODEL_WIDTH, decode_crop
+from lpr_ray.image import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    MODEL_HEIGHT,
+    MODEL_WIDTH,
+    decode_crop,
+)
 from lpr_ray.storage import arrow_filesystem, is_local
 
 
@@ -76,7 +82,7 @@ def fetch_and_decode(
     for i, r in enumerate(results):
         if r[2] is not None:
             images[i] = r[2]
-    # Ray hands an all-null string column over as NaN floats: only strings are labels.
+    # Nulls in a string column arrive as None or NaN depending on Ray's conversion path.
     labels = [lab if isinstance(lab, str) else None for lab in batch.get("label", [None] * n)]
     return {
         "uri": np.array(uris, dtype=object),

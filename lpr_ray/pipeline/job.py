@@ -18,8 +18,6 @@ from lpr_ray.storage import arrow_filesystem, join
 
 log = logging.getLogger(__name__)
 
-GPU_BACKENDS = ("tensorrt", "torch")
-
 
 def connect_ray():
     """RAY_ADDRESS when set (a cluster, or `ray job submit`), else a private local Ray.
@@ -44,12 +42,12 @@ def _dataset(ray, inputs: Inputs, cfg: RunConfig):
             ds = ray.data.read_parquet(path, filesystem=fs)
         else:
             ds = ray.data.read_csv(path, filesystem=fs)
-        keep = [c for c in ("uri", "label") if c in ds.columns()]
-        ds = ds.select_columns(keep)
-        if "label" not in keep:
-            ds = ds.add_column("label", lambda b: [None] * len(b), batch_format="pyarrow")
-        return ds
+        # No label column when there are no labels: Ray turns all-null string columns into
+        # NaN or "nan" on the way to numpy; fetch_and_decode treats a missing column as nulls.
+        return ds.select_columns([c for c in ("uri", "label") if c in ds.columns()])
     table = inputs.table
+    if table.column("label").null_count == table.num_rows:
+        table = table.drop_columns(["label"])
     blocks = max(1, min(table.num_rows // cfg.fetch_batch_size + 1, 10_000))
     return ray.data.from_arrow(table, override_num_blocks=blocks)
 
@@ -76,6 +74,7 @@ def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan):
             "run_id": cfg.run_id,
             "threads": plan.threads,
             "batch_size": cfg.batch_size,
+            "engine_cache": cfg.engine_cache,
         },
         batch_size=cfg.batch_size,
         batch_format="numpy",
@@ -101,9 +100,10 @@ def run_job(cfg: RunConfig) -> Summary:
     inputs = resolve_inputs(cfg.input, spec.charset)
     ray = connect_ray()
     resources = ray.cluster_resources()
-    use_gpu = cfg.backend in GPU_BACKENDS or (cfg.backend == "auto" and resources.get("GPU", 0) >= 1)
-    if cfg.backend == "onnxruntime":
-        use_gpu = False
+    # torch also runs on CPUs, so only TensorRT insists on GPUs; auto and torch take them
+    # when the cluster has some.
+    gpus = resources.get("GPU", 0)
+    use_gpu = cfg.backend == "tensorrt" or (cfg.backend in ("auto", "torch") and gpus >= 1)
     plan = plan_actors(
         resources.get("CPU", 0),
         resources.get("GPU", 0),

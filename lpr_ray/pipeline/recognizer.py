@@ -15,7 +15,6 @@ from lpr_ray.backends.base import (
     resolve_backend_name,
 )
 from lpr_ray.decode import ctc_greedy_decode
-from lpr_ray.errors import LprRayError
 from lpr_ray.image import OK
 from lpr_ray.model import resolve_model
 from lpr_ray.pipeline.rows import build_rows
@@ -47,8 +46,8 @@ def _load_with_fallback(name: str, spec, options: BackendOptions):
     if resolved != "onnxruntime":
         try:
             return load_backend(resolved, spec, options)
-        except LprRayError as exc:
-            problem = f"{resolved} failed to load: {exc}"
+        except Exception as exc:  # noqa: BLE001 - auto must still run: any failure falls back
+            problem = f"{resolved} failed to load: {type(exc).__name__}: {exc}"
     gpus = _assigned_gpus()
     if gpus or problem:
         if problem is None:
@@ -75,9 +74,12 @@ class Recognizer:
         threads: int = 1,
         batch_size: int = 128,
         precision: str = "fp16",  # GPU backends only; CPU backends run fp32
+        engine_cache: str | None = None,
     ):
         self.spec = resolve_model(model, characters)
-        options = BackendOptions(threads=threads, precision=precision)
+        options = BackendOptions(
+            threads=threads, precision=precision, batch_size=batch_size, engine_cache=engine_cache
+        )
         self.backend = _load_with_fallback(backend, self.spec, options)
         self.run_id = run_id
         self.batch_size = batch_size

@@ -32,6 +32,11 @@ SCHEMA = pa.schema(
 TOO_SHORT = "too_short"
 
 
+def _opt_str(value) -> str | None:
+    # Ray's numpy batches carry nulls of an all-null column as None or NaN.
+    return value if isinstance(value, str) else None
+
+
 def build_rows(
     batch: dict[str, np.ndarray],
     reads: dict[int, PlateRead],
@@ -44,7 +49,7 @@ def build_rows(
     """Merge the fetch stage's columns with the reads of the rows that were recognised."""
     n = len(batch["uri"])
     statuses: list[str] = [str(s) for s in batch["status"]]
-    errors: list[str | None] = [None if e is None else str(e) for e in batch["error"]]
+    errors: list[str | None] = [_opt_str(e) for e in batch["error"]]
     plates: list[str | None] = [None] * n
     confs: list[float | None] = [None] * n
     chars: list[Sequence[float] | None] = [[] for _ in range(n)]
@@ -58,7 +63,7 @@ def build_rows(
                 f"read {read.plate!r} has {len(read.plate)} characters; a plate has at least 3 "
                 "(is the crop a plate, and tight around it?)"
             )
-    labels = [None if lab is None else str(lab) for lab in batch["label"]]
+    labels = [_opt_str(lab) for lab in batch["label"]]
     correct = [
         None if (lab is None or plates[i] is None) else plates[i] == lab for i, lab in enumerate(labels)
     ]

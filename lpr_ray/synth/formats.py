@@ -1,6 +1,7 @@
 """US plate formats: what text a plate carries and how its characters are grouped.
 
-A pattern is a string of tokens: `L` a letter, `D` a digit, `A` either, and separators
+A pattern is a string of tokens: `L` a letter, `D` a digit, `N` a leading digit of
+California's series, `A` a letter or digit, and separators
 that are drawn but never part of the label: ` ` a gap, `-` a dash, `*` a star, `#` a slot
 for a sticker or a small state graphic. The label is the drawn characters alone, with the
 letter O written as 0 (NVIDIA's US dictionary has no O).
@@ -25,6 +26,8 @@ def random_text(pattern: str, r: random.Random, letters: str = LETTERS) -> str:
             out.append(r.choice(letters))
         elif t == "D":
             out.append(r.choice(DIGITS))
+        elif t == "N":  # leading digit of California's serials (4..8 in the 2010s)
+            out.append(r.choice("12345566677788899"))
         elif t == "A":
             out.append(r.choice(letters + DIGITS))
         else:
@@ -57,8 +60,42 @@ def vanity_text(r: random.Random) -> str:
 
 
 _WORDS = [
-    "LUCKY", "SURFER", "MYRIDE", "GOBEARS", "CEMENT", "NANA", "BIGDOG", "TESLA", "ZOOM",
-    "FASTLN", "MAMA", "PAPA", "GRACE", "KINGS", "SUNNY", "HAPPY", "AGGIE", "DREAM", "JEEP",
-    "BEACH", "RUNNER", "SKIER", "DOCTOR", "COWBOY", "SPEEDY", "TRUCKN", "GOLFER", "BLESSD",
-    "NOMAD", "ROCKET", "PILOT", "CHEF", "MUSIC", "VEGAS", "SALSA", "GECKO", "DADDY", "BUZZ",
+    "LUCKY",
+    "SURFER",
+    "MYRIDE",
+    "GOBEARS",
+    "CEMENT",
+    "NANA",
+    "BIGDOG",
+    "TESLA",
+    "ZOOM",
+    "FASTLN",
+    "MAMA",
+    "PAPA",
+    "GRACE",
+    "KINGS",
+    "SUNNY",
+    "HAPPY",
+    "AGGIE",
+    "DREAM",
+    "JEEP",
+    "BEACH",
+    "RUNNER",
+    "SKIER",
+    "DOCTOR",
+    "COWBOY",
+    "SPEEDY",
+    "TRUCKN",
+    "GOLFER",
+    "BLESSD",
+    "NOMAD",
+    "ROCKET",
+    "PILOT",
+    "CHEF",
+    "MUSIC",
+    "VEGAS",
+    "SALSA",
+    "GECKO",
+    "DADDY",
+    "BUZZ",
 ]

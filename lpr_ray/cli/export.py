@@ -1,0 +1,56 @@
+"""`lpr-ray export`: checkpoint -> ONNX (NVIDIA LPRNet contract), checked against PyTorch."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="export a trained checkpoint to ONNX (NVIDIA LPRNet contract) and check it",
+        description=(
+            "Write OUT/model.onnx (input image_input [N,3,48,96]; outputs tf_op_layer_ArgMax, "
+            "tf_op_layer_Max, softmax; dynamic batch), OUT/characters_list.txt and OUT/config.json. "
+            "Fails unless ONNX Runtime and PyTorch agree on the probabilities and on every decoded "
+            "plate of a validation batch (--val-tao and/or held-out synthetic plates)."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--checkpoint", required=True, help="a .pt written by `lpr-ray train` (best.pt, last.pt)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset whose images check the export")
+    p.add_argument("--val-synthetic", type=int, default=256, help="held-out synthetic plates to check with (0: none)")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument(
+        "--temperature",
+        default="1",
+        help="divide logits by T before the softmax (calibrates confidences, never changes a read); "
+        "'auto' fits T on held-out synthetic plates",
+    )
+    p.add_argument("--with-checkpoint", action="store_true", help="also write OUT/model.pt (weights only, no optimizer)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from lpr_ray.errors import require
+
+    require("torch", "train")
+    from lpr_ray.export import export_checkpoint
+
+    info = export_checkpoint(
+        args.checkpoint,
+        args.out,
+        val_tao=args.val_tao,
+        val_synthetic=args.val_synthetic,
+        opset=args.opset,
+        include_checkpoint=args.with_checkpoint,
+        temperature=args.temperature if args.temperature == "auto" else float(args.temperature),
+    )
+    v = info["verification"]
+    print(
+        f"wrote {args.out}/model.onnx ({info['arch']}, {info['params']:,} params, "
+        f"{info['gflops_per_plate']} GFLOP/plate, temperature {info['temperature']:g}); ONNX Runtime vs PyTorch on {v['samples']} images: "
+        f"max |prob diff| {v['max_prob_diff']:.1e}, {v['plate_mismatches']} plate mismatches"
+    )
+    return 0

@@ -1,0 +1,83 @@
+"""`lpr-ray train`: train an LPRNet model (PyTorch, CTC loss) on synthetic and/or TAO data."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train an LPRNet model (PyTorch, CTC) on synthetic plates and/or TAO datasets",
+        description=(
+            "Train an LPRNet model with CTC loss. Data: synthetic plates rendered on the fly "
+            "(--synthetic N) and/or TAO datasets (--train-tao, local or any fsspec URL). "
+            "Validates each epoch on a fixed held-out synthetic set and on --val-tao (reported, "
+            "never trained on); writes OUT/last.pt, OUT/best.pt, OUT/config.json, OUT/metrics.jsonl."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--out", required=True, help="output folder for checkpoints, config and metrics")
+    p.add_argument("--arch", default="lprnet_small", choices=["lprnet_small", "baseline18"])
+    p.add_argument("--epochs", type=int, default=None, help="total epochs (default 20; with --resume: the saved run's, or this to lengthen/shorten its schedule)")
+    p.add_argument("--steps-per-epoch", type=int, default=500)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW, warm-up + cosine)")
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--warmup-steps", type=int, default=300)
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on synthetic plates rendered on the fly; N > 0 enables them "
+        "(default: on unless --train-tao is given)",
+    )
+    p.add_argument("--train-tao", action="append", default=[], metavar="URI", help="TAO dataset to train on (repeatable)")
+    p.add_argument("--tao-fraction", type=float, default=0.5, help="share of each batch from --train-tao when mixing with synthetic")
+    p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on each epoch (never trained on)")
+    p.add_argument("--val-synthetic", type=int, default=2000, help="size of the held-out synthetic validation set")
+    p.add_argument("--no-augment", action="store_true", help="turn train-time augmentation off")
+    p.add_argument("--init-from", default=None, metavar="PATH", help="fine-tune: start from this checkpoint's weights (e.g. the shipped model.pt)")
+    p.add_argument("--resume", action="store_true", help="continue OUT/last.pt (model, optimizer, schedule, epoch)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--workers", type=int, default=1, help="data-loader processes rendering and augmenting plates")
+    p.add_argument("--log-every", type=int, default=50, help="print loss and throughput every N steps")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from lpr_ray.errors import require
+
+    require("torch", "train")
+    from lpr_ray.train.config import TrainConfig
+    from lpr_ray.train.loop import train
+
+    synthetic = args.synthetic if args.synthetic is not None else (0 if args.train_tao else 1)
+    cfg = TrainConfig(
+        out=args.out,
+        arch=args.arch,
+        epochs=args.epochs if args.epochs is not None else (0 if args.resume else 20),
+        steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps,
+        synthetic=synthetic,
+        train_tao=tuple(args.train_tao),
+        tao_fraction=args.tao_fraction,
+        val_tao=args.val_tao,
+        val_synthetic=args.val_synthetic,
+        augment=not args.no_augment,
+        init_from=args.init_from,
+        resume=args.resume,
+        device=args.device,
+        seed=args.seed,
+        threads=args.threads,
+        workers=args.workers,
+        log_every=args.log_every,
+    )
+    train(cfg)
+    return 0

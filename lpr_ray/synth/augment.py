@@ -1,0 +1,212 @@
+"""Camera and detector effects: a flat plate canvas -> the crop an upstream detector cut.
+
+Order: dirt and uneven light on the plate, perspective and rotation, a crop jittered
+around the plate's bounding box at a source size of about 35..330 px wide, then blur,
+resampling, exposure/contrast/colour, haze, noise and JPEG.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import cv2
+import numpy as np
+
+MIN_W, MAX_W = 35, 330
+
+SURROUNDS = (
+    (20, 20, 22),
+    (45, 45, 50),
+    (90, 90, 95),
+    (150, 150, 155),
+    (200, 200, 205),
+    (120, 20, 25),
+    (25, 40, 90),
+    (230, 230, 230),
+    (60, 50, 40),
+    (110, 120, 130),
+)
+
+
+def source_size(r: random.Random) -> tuple[int, int]:
+    """Crop size before the 96x48 resize: mostly 60..140 px wide, about 2:1."""
+    if r.random() < 0.85:
+        w = math.exp(r.gauss(math.log(90.0), 0.33))
+    else:
+        w = math.exp(r.uniform(math.log(MIN_W), math.log(MAX_W)))
+    w = min(MAX_W, max(MIN_W, w))
+    aspect = 2.02 + r.gauss(0, 0.03) if r.random() < 0.8 else r.uniform(1.6, 2.7)
+    return round(w), max(16, round(w / aspect))
+
+
+def _plate_quad(r: random.Random, w: float, h: float) -> np.ndarray:
+    """Corners (TL, TR, BR, BL) of the plate after yaw, pitch, roll and shear."""
+    pts = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]], np.float64)
+    yaw = r.gauss(0, 0.06)  # one side taller than the other
+    pts[:, 1] *= 1 + yaw * np.sign(pts[:, 0])
+    pitch = r.gauss(0, 0.05)  # top wider or narrower than the bottom
+    pts[:, 0] *= 1 + pitch * np.sign(pts[:, 1])
+    pts[:, 0] += r.gauss(0, 0.04) * pts[:, 1]  # shear
+    a = math.radians(max(-12.0, min(12.0, r.gauss(0, 3.0))))
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    pts = pts @ rot.T
+    pts += np.array([r.gauss(0, 0.01) for _ in range(8)]).reshape(4, 2) * [w, h]
+    return pts
+
+
+def _surround(r: random.Random, g: np.random.Generator, w: int, h: int) -> np.ndarray:
+    """What lies around the plate in the crop: bumper, car body, shadow."""
+    c = np.array([v + r.uniform(-20, 20) for v in r.choice(SURROUNDS)], np.float32)
+    low = g.uniform(0.6, 1.3, (2, 3, 1)).astype(np.float32)
+    return np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] * c, 0, 255)
+
+
+def _lighting(canvas: np.ndarray, r: random.Random, g: np.random.Generator) -> None:
+    """Dirt and uneven light, multiplied into the flat plate in place."""
+    amount = r.uniform(0.0, 0.35)
+    if amount > 0.02:
+        low = g.uniform(1 - amount, 1 + amount * 0.4, (r.randint(2, 4), r.randint(3, 7), 1))
+        low = cv2.resize(
+            low.astype(np.float32),
+            (canvas.shape[1], canvas.shape[0]),
+            interpolation=cv2.INTER_LINEAR,
+        )
+        canvas *= low[..., None]
+    if r.random() < 0.2:  # a hard shadow across part of the plate
+        h, w = canvas.shape[:2]
+        x0, x1 = r.uniform(-0.5, 1.5) * w, r.uniform(-0.5, 1.5) * w
+        pts = np.array([[x0, -1], [x1, h + 1], [w * 3, h + 1], [w * 3, -1]], np.int32)
+        if r.random() < 0.5:
+            pts[2:, 0] = -w * 2
+        mask = np.zeros((h, w), np.float32)
+        cv2.fillPoly(mask, [pts], 1.0)
+        canvas *= (1 - mask * r.uniform(0.2, 0.6))[..., None]
+    if r.random() < 0.3:  # specks of dirt
+        n = r.randint(5, 40)
+        ys, xs = g.integers(0, canvas.shape[0], n), g.integers(0, canvas.shape[1], n)
+        canvas[ys, xs] *= g.uniform(0.3, 0.8, (n, 1)).astype(np.float32)
+
+
+def _keep_readable(out: np.ndarray, min_range: float) -> None:
+    """Stretch contrast in place when the plate's middle band has faded below min_range grey
+    levels: real crops this degraded are not labelled, so training on them only adds noise."""
+    h = out.shape[0]
+    band = cv2.cvtColor(out[h // 4 : h - h // 4], cv2.COLOR_RGB2GRAY)
+    mean, std = cv2.meanStdDev(band)
+    spread = 3.3 * float(std[0, 0])  # about the 5..95 percentile range of a plate's greys
+    if spread < min_range:
+        out -= np.float32(mean[0, 0])
+        out *= np.float32(min_range / max(spread, 1.0))
+        out += np.float32(min(max(float(mean[0, 0]), min_range / 2 + 5), 250 - min_range / 2))
+
+
+def _motion_kernel(r: random.Random, width: int) -> np.ndarray:
+    # A streak longer than about a stroke's width makes small crops unreadable.
+    k = min(r.choice((3, 3, 5, 5, 7)), 3 + 2 * (width // 60))
+    kern = np.zeros((k, k), np.float32)
+    kern[k // 2] = 1.0
+    rot = cv2.getRotationMatrix2D(
+        (k / 2 - 0.5, k / 2 - 0.5), r.uniform(-30, 30) + r.choice((0, 90, 0)), 1.0
+    )
+    kern = cv2.warpAffine(kern, rot, (k, k))
+    return kern / max(kern.sum(), 1e-6)
+
+
+def camera(
+    canvas: np.ndarray, r: random.Random, g: np.random.Generator
+) -> tuple[np.ndarray, bytes | None]:
+    """Plate canvas (float32 RGB) -> (BGR uint8 crop at its source size, JPEG bytes or None).
+
+    The returned crop is what decoding the JPEG gives back when JPEG was drawn.
+    """
+    _lighting(canvas, r, g)
+    ph, pw = canvas.shape[:2]
+    out_w, out_h = source_size(r)
+
+    # Where the plate lands: the detector's box is the quad's bounding box, cut a little
+    # too tight or too loose on each side, then resized to the crop size.
+    quad = _plate_quad(r, 1.0, ph / pw)
+    lo, hi = quad.min(axis=0), quad.max(axis=0)
+    size = hi - lo
+    tight = r.random() < 0.75
+    mx = [r.uniform(-0.025, 0.02) if tight else r.uniform(-0.03, 0.08) for _ in range(2)]
+    my = [r.uniform(-0.06, 0.03) if tight else r.uniform(-0.05, 0.12) for _ in range(2)]
+    lo = lo - np.array([mx[0] * size[0], my[0] * size[1]])
+    hi = hi + np.array([mx[1] * size[0], my[1] * size[1]])
+    dst = (quad - lo) / (hi - lo) * [out_w, out_h]
+
+    # Shrink the canvas first when the crop is much smaller, so warping does not alias.
+    scale = min(1.0, 1.6 * out_w / pw)
+    if scale < 0.9:
+        canvas = cv2.resize(
+            canvas,
+            (max(8, round(pw * scale)), max(4, round(ph * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
+    sh, sw = canvas.shape[:2]
+    src = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float32)
+    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    out = _surround(r, g, out_w, out_h)
+    cv2.warpPerspective(
+        canvas,
+        m,
+        (out_w, out_h),
+        dst=out,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_TRANSPARENT,
+    )
+
+    # How degraded this capture is, 0 (sharp, well lit) to 1 (barely readable): one draw
+    # scales every effect so that they do not all pile up on the same crop.
+    s = 0.9 * r.betavariate(1.3, 3.5)
+
+    # Optics and motion.
+    if r.random() < 0.15 + 0.4 * s:  # captured at lower resolution, upscaled later
+        f = 1.0 - r.uniform(0.2, 0.6) * (0.4 + s)
+        sw = max(min(out_w, 38), round(out_w * f))  # below ~38 px wide nothing is readable
+        sh = max(4, round(out_h * sw / out_w))
+        small = cv2.resize(out, (sw, sh), interpolation=cv2.INTER_AREA)
+        out = cv2.resize(
+            small, (out_w, out_h), interpolation=r.choice((cv2.INTER_LINEAR, cv2.INTER_CUBIC))
+        )
+    sigma = r.uniform(0.0, 0.9) * (0.3 + 1.1 * s) * max(1.0, out_w / 120)
+    if sigma > 0.35:
+        out = cv2.GaussianBlur(out, (0, 0), sigma)
+    if r.random() < 0.3:  # the camera's own sharpening
+        amount = r.uniform(0.3, 1.0)
+        out = out * (1 + amount) - cv2.GaussianBlur(out, (0, 0), r.uniform(0.8, 1.5)) * amount
+    if r.random() < 0.05 + 0.2 * s:
+        out = cv2.filter2D(out, -1, _motion_kernel(r, out_w))
+
+    # Exposure, contrast, colour cast, haze.
+    gain = min(1.35, math.exp(r.gauss(-0.1, 0.3) - 0.5 * s * r.random()))
+    contrast = 1.05 - r.uniform(0.0, 0.6) * (0.3 + s)
+    mean = sum(cv2.mean(out)[:3]) / 3.0
+    out = (out - mean) * contrast + mean * gain
+    cast = np.array([r.uniform(0.92, 1.08) for _ in range(3)], np.float32)
+    if r.random() < 0.25:  # cold night light or warm street light
+        cast *= np.array((0.9, 0.97, 1.1) if r.random() < 0.7 else (1.08, 1.0, 0.88), np.float32)
+    out *= cast
+    if r.random() < 0.6:  # washed-out colours
+        grey = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[..., None]
+        out += (grey - out) * r.uniform(0.2, 0.75)
+    if r.random() < 0.3:
+        haze = np.float32(r.uniform(80, 190))
+        out += (haze - out) * r.uniform(0.05, 0.35) * (0.5 + s)
+    _keep_readable(out, r.uniform(22, 50))
+    noise = r.uniform(0.5, 3.0) + 8.0 * s * r.random()
+    if noise > 1:
+        out += g.standard_normal(out.shape, dtype=np.float32) * np.float32(noise)
+
+    bgr = np.clip(out[..., ::-1], 0, 255).astype(np.uint8)
+    if r.random() < 0.25:  # camera response curve
+        gamma = r.uniform(0.75, 1.4)
+        bgr = cv2.LUT(bgr, (255.0 * (np.arange(256) / 255.0) ** gamma).astype(np.uint8))
+    if r.random() < 0.75:
+        quality = round(95 - r.uniform(0.3, 1.0) * 75 * (0.3 + s))
+        ok, enc = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, max(15, quality)])
+        if ok:
+            data = enc.tobytes()
+            return cv2.imdecode(enc, cv2.IMREAD_COLOR), data
+    return bgr, None

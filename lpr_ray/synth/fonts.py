@@ -1,0 +1,114 @@
+"""Fonts shipped in lpr_ray/synth/fonts and the glyph masks rendered from them.
+
+Glyphs are rasterised once per process with Pillow at a fixed cap height (ATLAS_H) and
+kept as float32 masks, so that drawing a plate is only numpy/OpenCV work. Every mask of a
+face shares one vertical frame (cap top to baseline), so glyphs line up when concatenated.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_DIR = Path(__file__).with_name("fonts")
+ATLAS_H = 64  # cap height of glyph masks, in pixels
+
+# Faces for the serial characters, with how often each is drawn. Condensed bold gothics
+# first: US plates use Penitentiary-Gothic-like faces.
+SERIAL_FONTS: tuple[tuple[str, float], ...] = (
+    ("RobotoCondensed-Bold.ttf", 3.0),
+    ("RobotoCondensed-Medium.ttf", 3.0),
+    ("LiberationSansNarrow-Bold.ttf", 3.0),
+    ("DejaVuSansCondensed-Bold.ttf", 2.5),
+    ("PTN77F.ttf", 2.5),
+    ("OpenSans-CondBold.ttf", 2.5),
+    ("OSP-DIN.ttf", 2.0),
+    ("BebasNeue-Bold.otf", 1.5),
+    ("LiberationSans-Bold.ttf", 1.5),
+    ("FreeSansBold.ttf", 1.5),
+    ("B612-Bold.otf", 1.0),
+    ("LeagueSpartan-Bold.otf", 1.0),
+    ("YanoneKaffeesatz-Bold.otf", 1.0),
+)
+HEADER_FONTS = (
+    "RobotoCondensed-Bold.ttf",
+    "LiberationSans-Bold.ttf",
+    "DejaVuSansCondensed-Bold.ttf",
+    "OSP-DIN.ttf",
+    "OpenSans-CondBold.ttf",
+    "FreeSansBold.ttf",
+    "PTN77F.ttf",
+)
+SCRIPT_FONTS = ("lobster.otf",)
+SMALL_FONTS = (
+    "LiberationSans-Bold.ttf",
+    "RobotoCondensed-Bold.ttf",
+    "PTN77F.ttf",
+    "DejaVuSansCondensed-Bold.ttf",
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_DIR / name), size)
+
+
+@functools.lru_cache(maxsize=32)
+def _frame(name: str) -> tuple[int, int, int]:
+    """(font size, top, bottom) such that a capital H spans ATLAS_H rows."""
+    probe = _font(name, 100)
+    _, top, _, bottom = probe.getbbox("H")
+    size = max(8, round(100 * ATLAS_H / (bottom - top)))
+    _, top, _, bottom = _font(name, size).getbbox("H")
+    return size, top, bottom
+
+
+@functools.lru_cache(maxsize=2048)
+def glyph(name: str, ch: str) -> np.ndarray:
+    """Mask (float32 in [0, 1]) of one character: ATLAS_H + 4 rows, tight columns."""
+    size, top, bottom = _frame(name)
+    font = _font(name, size)
+    left, _, right, _ = font.getbbox(ch)
+    w = max(1, right - left) + 4
+    img = Image.new("L", (w, ATLAS_H + 8), 0)
+    ImageDraw.Draw(img).text((2 - left, 4 - top), ch, font=font, fill=255)
+    a = np.asarray(img, dtype=np.float32)[2 : ATLAS_H + 6] * (1.0 / 255.0)
+    cols = np.flatnonzero(a.max(axis=0) > 0.1)
+    if cols.size:
+        a = a[:, cols[0] : cols[-1] + 1]
+    return np.ascontiguousarray(a)
+
+
+@functools.lru_cache(maxsize=8192)
+def text_mask(name: str, text: str, height: int = 40) -> np.ndarray:
+    """Mask of a short text (state name, slogan) at a given pixel size, cropped to its ink."""
+    font = _font(name, height)
+    left, top, right, bottom = font.getbbox(text)
+    img = Image.new("L", (max(1, right - left) + 4, max(1, bottom - top) + 4), 0)
+    ImageDraw.Draw(img).text((2 - left, 2 - top), text, font=font, fill=255)
+    a = np.asarray(img, dtype=np.float32) * (1.0 / 255.0)
+    rows = np.flatnonzero(a.max(axis=1) > 0.1)
+    cols = np.flatnonzero(a.max(axis=0) > 0.1)
+    if rows.size and cols.size:
+        a = a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return np.ascontiguousarray(a)
+
+
+def star_mask() -> np.ndarray:
+    return _star()
+
+
+@functools.lru_cache(maxsize=1)
+def _star() -> np.ndarray:
+    import cv2
+
+    s = 48
+    angles = np.arange(10) * np.pi / 5 - np.pi / 2
+    radii = np.where(np.arange(10) % 2 == 0, s / 2, s / 5)
+    pts = np.stack([s / 2 + radii * np.cos(angles), s / 2 + radii * np.sin(angles) + 2], axis=1)
+    img = np.zeros((s, s), np.uint8)
+    cv2.fillPoly(img, [np.round(pts * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
+    return img.astype(np.float32) / 255.0

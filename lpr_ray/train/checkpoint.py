@@ -1,0 +1,84 @@
+"""Checkpoints: written atomically (temp file + os.replace), loadable for resume or fine-tuning.
+
+A checkpoint is a dict: arch, characters, model (state_dict), optimizer, scheduler, epoch
+(last finished, 1-based), step, config (TrainConfig.to_dict()), metrics, best.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lpr_ray.errors import LprRayError, require
+
+torch = require("torch", "train")
+
+
+def save_atomic(obj: dict, path: str | os.PathLike) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    path = str(path)
+    if not os.path.exists(path):
+        raise LprRayError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unpickling problem is a bad file for the user
+        raise LprRayError(f"cannot read checkpoint {path}: {exc}") from exc
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "arch" not in ckpt:
+        raise LprRayError(f"{path} is not an lpr-ray checkpoint (no 'model'/'arch' entries)")
+    return ckpt
+
+
+def load_model_from_checkpoint(path: str | os.PathLike):
+    """(model in eval mode on CPU, checkpoint dict)."""
+    from lpr_ray.models import create_model
+
+    ckpt = load_checkpoint(path)
+    chars = ckpt.get("characters")
+    if not chars:
+        raise LprRayError(f"checkpoint {path} does not record its characters list")
+    model = create_model(ckpt["arch"], len(chars) + 1)
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), ckpt
+
+
+def init_weights_from(model, path: str | os.PathLike, characters: tuple[str, ...]) -> list[str]:
+    """Fine-tuning: copy every weight whose name and shape match; returns the skipped names.
+
+    When the characters differ (another dictionary), the classifier rows cannot be reused
+    and are left freshly initialised.
+    """
+    ckpt = load_checkpoint(path)
+    if ckpt["arch"] != getattr(model, "arch", ckpt["arch"]):
+        raise LprRayError(
+            f"--init-from {path} holds a {ckpt['arch']!r} model, but this run trains {model.arch!r}"
+        )
+    src = ckpt["model"]
+    same_chars = tuple(ckpt.get("characters", ())) == tuple(characters)
+    own = model.state_dict()
+    load, skipped = {}, []
+    for k, v in own.items():
+        if k in src and src[k].shape == v.shape and (same_chars or not _is_classifier(k)):
+            load[k] = src[k]
+        else:
+            skipped.append(k)
+    model.load_state_dict(load, strict=False)
+    return skipped
+
+
+def _is_classifier(name: str) -> bool:
+    return name.startswith(("classifier.", "dense."))
+
+
+def save_weights_only(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """A small shippable checkpoint: model weights, arch, characters, config, metrics (no optimizer)."""
+    ckpt = load_checkpoint(src)
+    slim = {k: ckpt[k] for k in ("arch", "characters", "model", "epoch", "step", "config", "metrics") if k in ckpt}
+    slim["model"] = {k: v.detach().clone() for k, v in slim["model"].items()}
+    save_atomic(slim, dst)

@@ -1,0 +1,269 @@
+"""The training loop: CTC loss, AdamW with warm-up + cosine decay, validation each epoch,
+atomic last.pt / best.pt checkpoints, resume and fine-tuning, a JSONL metrics log."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lpr_ray.charset import US, Charset
+from lpr_ray.errors import LprRayError, require
+from lpr_ray.train.config import TrainConfig
+
+torch = require("torch", "train")
+
+from lpr_ray.train import data as tdata  # noqa: E402
+from lpr_ray.train.checkpoint import (  # noqa: E402
+    init_weights_from,
+    load_checkpoint,
+    save_atomic,
+)
+from lpr_ray.train.evaluation import evaluate  # noqa: E402
+
+
+def resolve_device(name: str):
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise LprRayError("--device cuda was asked for but torch sees no CUDA GPU")
+    return torch.device(name)
+
+
+def lr_lambda_for(cfg: TrainConfig):
+    total = max(1, cfg.epochs * cfg.steps_per_epoch)
+    warm = min(cfg.warmup_steps, total // 10 + 1)
+
+    def f(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        p = min(1.0, (step - warm) / max(1, total - warm))
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * p))
+
+    return f
+
+
+def ctc_loss(logits, targets, target_lengths, blank: int):
+    log_probs = torch.log_softmax(logits.float(), dim=-1).permute(1, 0, 2)  # [T, N, C]
+    t, n = log_probs.shape[:2]
+    input_lengths = torch.full((n,), t, dtype=torch.long)
+    return torch.nn.functional.ctc_loss(
+        log_probs, targets, input_lengths, target_lengths, blank=blank, reduction="mean", zero_infinity=True
+    )
+
+
+def _log(msg: str) -> None:
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig):
+        from lpr_ray.models import create_model
+
+        self.out = Path(cfg.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        resume_ckpt = None
+        if cfg.resume:
+            last = self.out / "last.pt"
+            if not last.exists():
+                raise LprRayError(f"--resume: no checkpoint {last} to resume from")
+            resume_ckpt = load_checkpoint(last)
+            saved = TrainConfig.from_dict(resume_ckpt["config"])
+            # The saved run's data and architecture hold; what the user may change on resume:
+            # more epochs, device, threads, workers and logging.
+            cfg = saved.replace(
+                out=cfg.out,
+                resume=True,
+                epochs=cfg.epochs or saved.epochs,
+                device=cfg.device,
+                threads=cfg.threads,
+                workers=cfg.workers,
+                log_every=cfg.log_every,
+                val_tao=cfg.val_tao or saved.val_tao,
+            )
+        if not cfg.characters:
+            charset = US
+            if cfg.train_tao:
+                charset = _tao_charset(cfg.train_tao[0]) or US
+            cfg = cfg.replace(characters=charset.characters)
+        self.cfg = cfg
+        self.charset = Charset(tuple(cfg.characters))
+        self.blank = self.charset.blank
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.device = resolve_device(cfg.device)
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        torch.manual_seed(cfg.seed)
+
+        self.model = create_model(cfg.arch, self.charset.num_classes).to(self.device)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda_for(cfg))
+        self.start_epoch = 1
+        self.step = 0
+        self.best = None
+        if resume_ckpt is not None:
+            self.model.load_state_dict(resume_ckpt["model"])
+            self.opt.load_state_dict(resume_ckpt["optimizer"])
+            self.sched.load_state_dict(resume_ckpt["scheduler"])
+            self.sched.lr_lambdas = [lr_lambda_for(cfg)]
+            self.start_epoch = int(resume_ckpt["epoch"]) + 1
+            self.step = int(resume_ckpt.get("step", 0))
+            self.best = resume_ckpt.get("best")
+            _log(f"resumed {self.out / 'last.pt'} after epoch {resume_ckpt['epoch']} (step {self.step})")
+        elif cfg.init_from:
+            skipped = init_weights_from(self.model, cfg.init_from, self.charset.characters)
+            _log(f"initialised from {cfg.init_from}" + (f" (fresh: {skipped})" if skipped else ""))
+
+        (self.out / "config.json").write_text(cfg.to_json(), encoding="utf-8")
+        self.tao_images = self.tao_labels = None
+        if cfg.train_tao:
+            self.tao_images, self.tao_labels = tdata.load_tao_sets(cfg.train_tao, self.charset)
+            _log(f"TAO training data: {len(self.tao_labels)} plates from {list(cfg.train_tao)}")
+        self.val_sets: dict[str, tuple[np.ndarray, list[str]]] = {}
+        if cfg.synthetic and cfg.val_synthetic:
+            self.val_sets["synthetic"] = tdata.synthetic_validation_set(cfg.val_synthetic, cfg.val_seed, self.charset)
+        if cfg.val_tao:
+            from lpr_ray.dataset import load_tao_arrays
+
+            imgs, labs, _ = load_tao_arrays(cfg.val_tao, self.charset)
+            self.val_sets["tao"] = (imgs, labs)
+
+    def checkpoint(self, epoch: int, metrics: dict) -> dict:
+        return {
+            "arch": self.cfg.arch,
+            "characters": list(self.charset.characters),
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict(),
+            "epoch": epoch,
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "metrics": metrics,
+            "best": self.best,
+        }
+
+    def train_epoch(self, epoch: int) -> dict:
+        cfg = self.cfg
+        stream = tdata.TrainStream(
+            batch_size=cfg.batch_size,
+            steps=cfg.steps_per_epoch,
+            epoch=epoch,
+            seed=cfg.seed,
+            val_seed=cfg.val_seed,
+            synthetic=bool(cfg.synthetic),
+            tao_images=self.tao_images,
+            tao_labels=self.tao_labels,
+            tao_fraction=cfg.tao_fraction,
+            augment=cfg.augment,
+        )
+        loader = tdata.make_loader(stream, cfg.workers)
+        self.model.train()
+        t0 = time.perf_counter()
+        tw = t0
+        losses, window, seen, wseen = [], [], 0, 0
+        for images, labels in loader:
+            x, targets, lengths = tdata.collate(np.asarray(images), list(labels), self.charset, self.device)
+            loss = ctc_loss(self.model(x), targets, lengths, self.blank)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.opt.step()
+            self.sched.step()
+            self.step += 1
+            v = float(loss.detach())
+            losses.append(v)
+            window.append(v)
+            seen += len(labels)
+            wseen += len(labels)
+            if cfg.log_every and len(losses) % cfg.log_every == 0:
+                now = time.perf_counter()
+                _log(
+                    f"epoch {epoch} step {len(losses)}/{cfg.steps_per_epoch} loss {np.mean(window):.4f} "
+                    f"lr {self.sched.get_last_lr()[0]:.2e} {wseen / (now - tw):.0f} plates/s"
+                )
+                window, wseen, tw = [], 0, now
+        dt = time.perf_counter() - t0
+        return {"train_loss": float(np.mean(losses)) if losses else None, "train_plates": seen,
+                "train_seconds": round(dt, 1), "train_plates_per_s": round(seen / dt, 1) if dt else None}
+
+    def validate(self) -> dict:
+        out = {}
+        for name, (imgs, labs) in self.val_sets.items():
+            m, _ = evaluate(self.model, imgs, labs, self.charset.characters, self.device)
+            out[name] = m
+        return out
+
+    def run(self) -> dict:
+        cfg = self.cfg
+        log_path = self.out / "metrics.jsonl"
+        _log(
+            f"training {cfg.arch} on {self.device} for epochs {self.start_epoch}..{cfg.epochs} "
+            f"x {cfg.steps_per_epoch} steps x batch {cfg.batch_size} -> {self.out}"
+        )
+        last = {}
+        for epoch in range(self.start_epoch, cfg.epochs + 1):
+            metrics = {"epoch": epoch, "step": self.step, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            metrics.update(self.train_epoch(epoch))
+            t0 = time.perf_counter()
+            metrics["val"] = self.validate()
+            metrics["val_seconds"] = round(time.perf_counter() - t0, 1)
+            key = _selection_key(metrics)
+            is_best = self.best is None or key > tuple(self.best["key"])
+            if is_best:
+                self.best = {"epoch": epoch, "key": list(key)}
+            ckpt = self.checkpoint(epoch, metrics)
+            save_atomic(ckpt, self.out / "last.pt")
+            if is_best:
+                save_atomic(ckpt, self.out / "best.pt")
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(metrics) + "\n")
+            parts = [f"epoch {epoch} done: loss {metrics['train_loss']:.4f}, {metrics['train_plates_per_s']} plates/s"]
+            for name, m in metrics["val"].items():
+                p = m.get("precision@0.9")
+                parts.append(
+                    f"val[{name}] acc {m['accuracy']:.2%} char {m['char_accuracy']:.2%} "
+                    f"prec@0.9 {'-' if p is None else f'{p:.2%}'} cov@0.9 {m['coverage@0.9']:.1%}"
+                )
+            _log("; ".join(parts) + (" (best)" if is_best else ""))
+            last = metrics
+        return last
+
+
+def _selection_key(metrics: dict) -> tuple[float, float]:
+    """best.pt is chosen on the held-out synthetic set when there is one (never on real
+    validation data, which stays an honest test), else on the TAO validation set, else on
+    the training loss."""
+    val = metrics.get("val", {})
+    m = val.get("synthetic") or val.get("tao")
+    if m:
+        return (m["accuracy"], m["char_accuracy"])
+    return (-(metrics.get("train_loss") or 0.0), 0.0)
+
+
+def _tao_charset(uri: str) -> Charset | None:
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(uri)
+    path = root.rstrip("/") + "/characters_list.txt"
+    if fs.exists(path):
+        return Charset.from_text(fs.cat_file(path).decode("utf-8"))
+    return None
+
+
+def train(cfg: TrainConfig) -> dict:
+    trainer = Trainer(cfg)
+    try:
+        return trainer.run()
+    except KeyboardInterrupt:
+        _log("interrupted: the last finished epoch is in last.pt; continue with --resume")
+        raise
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use `lpr-ray train`")
