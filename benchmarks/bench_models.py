@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--batch-sizes", default="1,8,32,128,256")
     ap.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
     ap.add_argument("--threads", type=int, default=0, help="ORT threads (0: all cores)")
+    ap.add_argument("--model", default=None, help="ONNX model folder (default: the shipped model)")
     args = ap.parse_args()
 
     from lpr_ray.backends import BackendOptions, load_backend
@@ -44,7 +45,7 @@ def main() -> None:
     from lpr_ray.models.flops import count_flops, count_params
 
     work = Path(tempfile.mkdtemp(prefix="lpr-benchm-"))
-    specs = {"lprnet_small (shipped)": resolve_model(None)}
+    specs = {"lprnet_small (shipped)": resolve_model(args.model)}
     b18 = work / "baseline18.onnx"
     export_onnx(create_model("baseline18", US.num_classes), b18)
     specs["baseline18 (NVIDIA arch)"] = ModelSpec(str(b18), US, "baseline18", file_sha256(str(b18)))
