@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint unit bench clean
+.PHONY: setup system-deps demo test lint unit bench clean
 
 setup: $(STAMP)
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[pipeline,train,query,dev]'
 	touch $(STAMP)
 
+# Chromium renders `lpr-ray report` pages in tests/test_report.py (Debian package, as root).
+system-deps:
+	sh scripts/install-system-deps.sh
+
 demo: setup
 	$(BIN)/lpr-ray demo
 
@@ -26,7 +30,7 @@ lint: setup
 unit: setup
 	$(BIN)/python -m pytest -q -m "not slow and not gpu"
 
-test: lint
+test: lint system-deps
 	$(BIN)/python -m pytest -q -m "not gpu"
 
 bench: setup

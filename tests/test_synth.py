@@ -134,3 +134,63 @@ def test_cli_rejects_bad_count(tmp_path, capsys):
     rc = main(["synth", "--count", "0", "--out", str(tmp_path / "z")])
     assert rc == 2
     assert "--count" in capsys.readouterr().err
+
+
+def test_plate_face_draws_every_character():
+    from lpr_ray.synth import fonts, plate_font
+
+    for j in range(plate_font.JITTERS):
+        face = f"{plate_font.PREFIX}2:1:{j}"
+        for ch in (*US.characters, "O"):
+            g = fonts.glyph(face, ch)
+            assert g.dtype == np.float32 and g.shape[0] == fonts.ATLAS_H + 4, ch
+            assert 4 <= g.shape[1] <= fonts.ATLAS_H, ch
+            assert g.max() > 0.9, ch
+            # The cap spans the same rows as the shipped faces' H.
+            rows = np.flatnonzero(g.max(axis=1) > 0.5)
+            assert rows[0] <= 3 and rows[-1] >= fonts.ATLAS_H, ch
+
+
+def test_plate_face_m_and_w_have_short_middle_strokes():
+    """Plate M: an H-like pair of stems with a V that stops near mid-height; plate W: a
+    short middle peak. The shipped faces' M reaches the baseline, which is why real Ms
+    were read as H."""
+    from lpr_ray.synth import fonts, plate_font
+
+    h = fonts.ATLAS_H
+    for s in range(len(plate_font.STROKES)):
+        for j in range(plate_font.JITTERS):
+            face = f"{plate_font.PREFIX}{s}:1:{j}"
+            m = fonts.glyph(face, "M")
+            mid = m[:, m.shape[1] // 2 - 1 : m.shape[1] // 2 + 2]
+            assert mid[-h // 5 :].max() < 0.1  # no ink near the baseline between the stems
+            assert m[-4:, :3].max() > 0.5 and m[-4:, -3:].max() > 0.5  # stems reach it
+            w = fonts.glyph(face, "W")
+            mid = w[:, w.shape[1] // 2 - 1 : w.shape[1] // 2 + 2]
+            assert mid[2 : 2 + h // 5].max() < 0.1  # the middle peak stays low
+
+
+def test_plate_face_used_on_about_half_the_plates(monkeypatch):
+    from lpr_ray.synth import render
+
+    calls = []
+    real = render.plate_font.face_name
+    monkeypatch.setattr(render.plate_font, "face_name", lambda r: calls.append(1) or real(r))
+    render_batch(13, 200)
+    assert 0.35 <= len(calls) / 200 <= 0.65
+
+
+def test_separators_between_groups_never_reach_the_label():
+    import random
+
+    from lpr_ray.synth import formats, render, styles
+
+    r = random.Random(0)
+    changed = 0
+    for _ in range(2000):
+        style = styles.pick_style(r)
+        text = formats.random_text(styles.pick_pattern(style, r), r)
+        sep = render._with_separator(text, style, r)
+        changed += sep != text
+        assert formats.label_of(sep) == formats.label_of(text)
+    assert changed > 200  # stickers, dots, stars between the groups are common

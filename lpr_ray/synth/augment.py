@@ -194,6 +194,14 @@ def camera(
     if r.random() < 0.3:
         haze = np.float32(r.uniform(80, 190))
         out += (haze - out) * r.uniform(0.05, 0.35) * (0.5 + s)
+    if r.random() < 0.15:  # dusk or an overcast car park: grey-blue, flat, often dark
+        grey = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)
+        m = float(cv2.mean(grey)[0])
+        grey = (grey - m) * r.uniform(0.5, 0.85) + m * r.uniform(0.45, 0.95)
+        tint = np.array(
+            (r.uniform(0.82, 0.95), r.uniform(0.9, 1.0), r.uniform(1.0, 1.15)), np.float32
+        )
+        out = grey[..., None] * tint
     _keep_readable(out, r.uniform(22, 50))
     noise = r.uniform(0.5, 3.0) + 8.0 * s * r.random()
     if noise > 1:

@@ -13,11 +13,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from lpr_ray.synth import plate_font
+
 FONT_DIR = Path(__file__).with_name("fonts")
 ATLAS_H = 64  # cap height of glyph masks, in pixels
 
-# Faces for the serial characters, with how often each is drawn. Condensed bold gothics
-# first: US plates use Penitentiary-Gothic-like faces.
+# Faces for the serial characters, with how often each is drawn when the procedural plate
+# face (plate_font.py) is not. Condensed bold gothics first: US plates use
+# Penitentiary-Gothic-like faces.
 SERIAL_FONTS: tuple[tuple[str, float], ...] = (
     ("RobotoCondensed-Bold.ttf", 3.0),
     ("RobotoCondensed-Medium.ttf", 3.0),
@@ -66,9 +69,13 @@ def _frame(name: str) -> tuple[int, int, int]:
     return size, top, bottom
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=16384)
 def glyph(name: str, ch: str) -> np.ndarray:
-    """Mask (float32 in [0, 1]) of one character: ATLAS_H + 4 rows, tight columns."""
+    """Mask (float32 in [0, 1]) of one character: ATLAS_H + 4 rows, tight columns.
+
+    Names starting with "@plate:" are faces of the procedural plate font (plate_font.py)."""
+    if plate_font.is_plate_face(name):
+        return plate_font.glyph(name, ch, ATLAS_H)
     size, top, bottom = _frame(name)
     font = _font(name, size)
     left, _, right, _ = font.getbbox(ch)

@@ -1,10 +1,10 @@
 """US plate formats: what text a plate carries and how its characters are grouped.
 
 A pattern is a string of tokens: `L` a letter, `D` a digit, `N` a leading digit of
-California's series, `A` a letter or digit, and separators
-that are drawn but never part of the label: ` ` a gap, `-` a dash, `*` a star, `#` a slot
-for a sticker or a small state graphic. The label is the drawn characters alone, with the
-letter O written as 0 (NVIDIA's US dictionary has no O).
+California's series, `A` a letter or digit, and separators that are drawn but never part
+of the label: ` ` a gap, `-` a dash, `*` a star, `.` a dot, `#` a slot for a sticker or a
+small state graphic. The label is the drawn characters alone, with the letter O written
+as 0 (NVIDIA's US dictionary has no O).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ DIGITS = "0123456789"
 # Most states skip I, O and Q in serial plates; they still appear (vanity, older series).
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 LETTERS_ALL = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-SEPARATORS = " -*#"
+SEPARATORS = " -*#."
 
 
 def random_text(pattern: str, r: random.Random, letters: str = LETTERS) -> str:

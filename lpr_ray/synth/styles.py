@@ -30,7 +30,7 @@ class Style:
     text_colours: tuple[tuple[int, int, int], ...] = (NAVY,)
     backgrounds: tuple[tuple[int, int, int], ...] = (WHITE_BG,)
     slogans: tuple[str, ...] = ()
-    graphics: tuple[str, ...] = ()  # "mountains", "sun", "waves", "stripe", "tree", "flag"
+    graphics: tuple[str, ...] = ()  # see render._graphic: "mountains", "sun", "sunset", ...
     vanity: float = 0.03
     corner_stickers: float = 0.6
     extra: dict = field(default_factory=dict)
@@ -119,7 +119,7 @@ STYLES: tuple[Style, ...] = (
         text_colours=(MAROON, (90, 30, 45), DARKGREEN),
         backgrounds=((226, 230, 236), (240, 226, 206), (214, 222, 236)),
         slogans=("GRAND CANYON STATE",),
-        graphics=("mountains", "sun", "mountains"),
+        graphics=("mountains", "sun", "mountains", "sunset", "cactus", "sunset"),
     ),
     Style(
         "illinois",
@@ -197,7 +197,7 @@ STYLES: tuple[Style, ...] = (
             "Peach State",
             "",
         ),
-        graphics=("mountains", "sun", "waves", "tree", "stripe", ""),
+        graphics=("mountains", "sun", "waves", "tree", "stripe", "", "sunset", "cactus"),
         vanity=0.06,
     ),
     Style(

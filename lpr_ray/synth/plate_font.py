@@ -1,0 +1,207 @@
+"""A procedural stroke font in the style of Penitentiary Gothic, the face of most US plates.
+
+Each character is a few centre-line polylines (straight strokes and elliptical arcs) in a
+unit box, drawn with cv2 at a uniform stroke width. What sets the plate face apart from the
+shipped sans faces, and what a model trained only on those misreads, is kept: the M's
+middle V stops around mid-height (an H with a V between the stems), the W's middle peak is
+short, 0 2 3 5 6 8 9 are rounded, the 1 has a flag, the I is a bar with or without serifs.
+
+A face is named "@plate:<stroke>:<width>:<jitter>" (see `face_name`); `glyph` draws one
+character of it as a mask in the frame of fonts.glyph (ATLAS_H + 4 rows, cap from row 2).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+
+import cv2
+import numpy as np
+
+PREFIX = "@plate:"
+STROKES = (0.10, 0.115, 0.13, 0.145, 0.165)  # stroke width / cap height
+WIDTHS = (0.40, 0.46, 0.52, 0.58)  # glyph width / cap height (of an H, outer edges)
+JITTERS = 3  # per-glyph shape variants (depth of M's V, A's top, serifs)
+
+Pts = list[tuple[float, float]]
+
+
+def face_name(r: random.Random) -> str:
+    """A plate face for one plate: stroke weight and width drawn once per plate."""
+    return f"{PREFIX}{r.randrange(len(STROKES))}:{r.randrange(len(WIDTHS))}"
+
+
+def with_jitter(face: str, r: random.Random) -> str:
+    """The face for one character: a small per-glyph shape variant."""
+    return f"{face}:{r.randrange(JITTERS)}"
+
+
+def is_plate_face(name: str) -> bool:
+    return name.startswith(PREFIX)
+
+
+def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float) -> Pts:
+    """Points along an ellipse from angle a0 to a1 (degrees; 0 = right, 90 = down)."""
+    n = max(3, int(abs(a1 - a0) / 12) + 1)
+    out = []
+    for i in range(n):
+        a = math.radians(a0 + (a1 - a0) * i / (n - 1))
+        out.append((cx + rx * math.cos(a), cy + ry * math.sin(a)))
+    return out
+
+
+def _flip(strokes: list[Pts]) -> list[Pts]:
+    return [[(1 - x, 1 - y) for x, y in s] for s in strokes]
+
+
+def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
+    """Centre lines of a character in a unit box (y down) and its width relative to an H."""
+    ry = 0.27
+    if ch in "0O":
+        rel = 1.0 if ch == "0" else 1.12
+        return [
+            _arc(0.5, ry, 0.5, ry, 180, 360) + _arc(0.5, 1 - ry, 0.5, ry, 0, 180) + [(0, ry)]
+        ], rel
+    if ch == "1":
+        s = [[(0.22, 0.2 + 0.04 * j), (0.62, 0.0), (0.62, 1.0)]]
+        if j == 2:
+            s.append([(0.25, 1.0), (0.98, 1.0)])
+        return s, 0.75
+    if ch == "2":
+        return [_arc(0.5, 0.27, 0.5, 0.27, 195, 385) + [(0.0, 1.0), (1.0, 1.0)]], 1.0
+    if ch == "3":
+        if j == 2:  # flat-topped 3
+            return [
+                [(0.05, 0.0), (0.95, 0.0), (0.4, 0.42)] + _arc(0.5, 0.7, 0.5, 0.3, 270, 515)
+            ], 1.0
+        return [_arc(0.5, 0.25, 0.46, 0.25, 200, 450) + _arc(0.5, 0.73, 0.5, 0.27, 270, 520)], 1.0
+    if ch == "4":
+        return [[(0.75, 1.0), (0.75, 0.0), (0.0, 0.68), (1.0, 0.68)]], 1.0
+    if ch == "5":
+        return [
+            [(0.95, 0.0), (0.08, 0.0), (0.04, 0.46)] + _arc(0.5, 0.67, 0.5, 0.33, 235, 500)
+        ], 1.0
+    if ch == "6":
+        return [_arc(0.5, 0.3, 0.5, 0.3, 335, 180) + _arc(0.5, 0.68, 0.5, 0.32, 180, 540)], 1.0
+    if ch == "9":
+        return _flip(_strokes("6", j)[0]), 1.0
+    if ch == "7":
+        return [[(0.0, 0.0), (1.0, 0.0), (0.35 - 0.05 * j, 1.0)]], 1.0
+    if ch == "8":
+        return [_arc(0.5, 0.245, 0.43, 0.245, 90, 450), _arc(0.5, 0.735, 0.5, 0.265, 270, 630)], 1.0
+    if ch == "A":
+        top = (0.0, 0.08, 0.16)[j]
+        return [
+            [(0.0, 1.0), (0.5 - top, 0.0), (0.5 + top, 0.0), (1.0, 1.0)],
+            [(0.2, 0.64), (0.8, 0.64)],
+        ], 1.05
+    if ch == "B":
+        return [
+            [(0.0, 0.48)]
+            + [(0.0, 0.0), (0.62, 0.0)]
+            + _arc(0.62, 0.24, 0.33, 0.24, 270, 450)
+            + [(0.0, 0.48)],
+            [(0.0, 0.48), (0.66, 0.48)]
+            + _arc(0.66, 0.74, 0.34, 0.26, 270, 450)
+            + [(0.0, 1.0), (0.0, 0.48)],
+        ], 1.0
+    if ch == "C":
+        return [_arc(0.5, 0.3, 0.5, 0.3, 335, 180) + _arc(0.5, 0.7, 0.5, 0.3, 180, 25)], 1.0
+    if ch == "D":
+        return [
+            [(0.0, 0.0), (0.5, 0.0)]
+            + _arc(0.5, 0.4, 0.5, 0.4, 270, 360)
+            + _arc(0.5, 0.6, 0.5, 0.4, 0, 90)
+            + [(0.0, 1.0), (0.0, 0.0)]
+        ], 1.0
+    if ch == "E":
+        return [[(1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (1.0, 1.0)], [(0.0, 0.5), (0.8, 0.5)]], 0.92
+    if ch == "F":
+        return [[(1.0, 0.0), (0.0, 0.0), (0.0, 1.0)], [(0.0, 0.5), (0.8, 0.5)]], 0.9
+    if ch == "G":
+        return [
+            _arc(0.5, 0.3, 0.5, 0.3, 335, 180)
+            + _arc(0.5, 0.7, 0.5, 0.3, 180, 0)
+            + [(1.0, 0.52), (0.55, 0.52)]
+        ], 1.0
+    if ch == "H":
+        return [[(0.0, 0.0), (0.0, 1.0)], [(1.0, 0.0), (1.0, 1.0)], [(0.0, 0.5), (1.0, 0.5)]], 1.0
+    if ch == "I":
+        if j == 0:
+            return [[(0.5, 0.0), (0.5, 1.0)]], 0.35
+        return [[(0.5, 0.0), (0.5, 1.0)], [(0.1, 0.0), (0.9, 0.0)], [(0.1, 1.0), (0.9, 1.0)]], 0.55
+    if ch == "J":
+        return [[(1.0, 0.0), (1.0, 0.7)] + _arc(0.5, 0.7, 0.5, 0.3, 0, 180) + [(0.0, 0.62)]], 0.95
+    if ch == "K":
+        return [
+            [(0.0, 0.0), (0.0, 1.0)],
+            [(1.0, 0.0), (0.0, 0.64)],
+            [(0.32, 0.44), (1.0, 1.0)],
+        ], 1.0
+    if ch == "L":
+        return [[(0.0, 0.0), (0.0, 1.0), (1.0, 1.0)]], 0.88
+    if ch == "M":
+        v = (0.48, 0.58, 0.68)[j]  # the middle V stops around mid-height
+        return [[(0.0, 1.0), (0.0, 0.0), (0.5, v), (1.0, 0.0), (1.0, 1.0)]], 1.18
+    if ch == "N":
+        return [[(0.0, 1.0), (0.0, 0.0), (1.0, 1.0), (1.0, 0.0)]], 1.0
+    if ch == "P":
+        return [
+            [(0.0, 1.0), (0.0, 0.0), (0.64, 0.0)]
+            + _arc(0.64, 0.27, 0.36, 0.27, 270, 450)
+            + [(0.0, 0.54)]
+        ], 1.0
+    if ch == "Q":
+        o = _strokes("0", j)[0]
+        return o + [[(0.6, 0.78), (1.0, 1.04)]], 1.0
+    if ch == "R":
+        p = _strokes("P", j)[0]
+        return p + [[(0.45, 0.54), (1.0, 1.0)]], 1.0
+    if ch == "S":
+        return [_arc(0.5, 0.26, 0.48, 0.26, 340, 120) + _arc(0.5, 0.74, 0.5, 0.26, 300, 520)], 1.0
+    if ch == "T":
+        return [[(0.0, 0.0), (1.0, 0.0)], [(0.5, 0.0), (0.5, 1.0)]], 1.0
+    if ch == "U":
+        return [[(0.0, 0.0), (0.0, 0.68)] + _arc(0.5, 0.68, 0.5, 0.32, 180, 0) + [(1.0, 0.0)]], 1.0
+    if ch == "V":
+        return [[(0.0, 0.0), (0.5, 1.0), (1.0, 0.0)]], 1.05
+    if ch == "W":
+        p = (0.55, 0.45, 0.35)[j]  # the middle peak is short: its tip near mid-height
+        return [[(0.0, 0.0), (0.22, 1.0), (0.5, p), (0.78, 1.0), (1.0, 0.0)]], 1.25
+    if ch == "X":
+        return [[(0.0, 0.0), (1.0, 1.0)], [(1.0, 0.0), (0.0, 1.0)]], 1.0
+    if ch == "Y":
+        return [[(0.0, 0.0), (0.5, 0.52), (1.0, 0.0)], [(0.5, 0.52), (0.5, 1.0)]], 1.0
+    if ch == "Z":
+        return [[(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)]], 1.0
+    raise KeyError(ch)
+
+
+@functools.lru_cache(maxsize=8192)
+def glyph(name: str, ch: str, atlas_h: int) -> np.ndarray:
+    """Mask (float32 in [0, 1]) of one character: atlas_h + 4 rows, cap from row 2."""
+    parts = name[len(PREFIX) :].split(":")
+    stroke, width = STROKES[int(parts[0])], WIDTHS[int(parts[1])]
+    j = int(parts[2]) if len(parts) > 2 else 1
+    strokes, rel = _strokes(ch.upper(), j)
+    t = max(2.0, stroke * atlas_h)
+    w_out = width * atlas_h * rel  # outer width of the glyph
+    cw = max(1.0, w_out - t)  # centre-line width
+    ch_ = atlas_h - t
+    pad = 3
+    img_w = int(math.ceil(w_out)) + 2 * pad
+    img = np.zeros((atlas_h + 4, img_w), np.uint8)
+    polys = [
+        np.array(
+            [[round((pad + t / 2 + x * cw) * 16), round((2 + t / 2 + y * ch_) * 16)] for x, y in s],
+            np.int32,
+        )
+        for s in strokes
+    ]
+    cv2.polylines(img, polys, False, 255, max(1, round(t)), cv2.LINE_AA, shift=4)
+    a = img.astype(np.float32) * (1.0 / 255.0)
+    cols = np.flatnonzero(a.max(axis=0) > 0.1)
+    if cols.size:
+        a = a[:, cols[0] : cols[-1] + 1]
+    return np.ascontiguousarray(a)
