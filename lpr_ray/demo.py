@@ -33,11 +33,9 @@ def per_source_accuracy(output: str, run_id: str) -> dict[str, tuple[int, int]]:
     """source prefix -> (labelled rows, correct rows), read back from the written Parquet."""
     import pyarrow.dataset as pads
 
-    from lpr_ray.pipeline.summary import run_files
-    from lpr_ray.storage import arrow_filesystem
+    from lpr_ray.results import read_results
 
-    fs, _ = arrow_filesystem(output)
-    table = pads.dataset(run_files(output, run_id), filesystem=fs).to_table(columns=["uri", "correct"])
+    table = read_results(output, columns=["uri", "correct"], filter=pads.field("run_id") == run_id)
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for uri, correct in zip(table.column("uri").to_pylist(), table.column("correct").to_pylist(), strict=True):
         if correct is None:

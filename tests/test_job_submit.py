@@ -8,13 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow.dataset as pads
 import pytest
 from contract_models import write_contract_model
 
 from lpr_ray.charset import US
 from lpr_ray.local.ray_cluster import LocalRayCluster, ray_executable
-from lpr_ray.storage import arrow_filesystem
+from lpr_ray.results import read_results
 
 REPO = Path(__file__).resolve().parent.parent
 REAL = REPO.parent / "shared" / "data" / "us_real_val"
@@ -52,7 +51,6 @@ def test_ray_job_submit_recognize(s3, tmp_path):
         info = client.get_job_info(job_id)
         metadata = repr(info)
         assert s3.secret_key not in logs and s3.secret_key not in metadata
-    fs, base = arrow_filesystem(output)
-    table = pads.dataset(base, filesystem=fs, format="parquet").to_table()
+    table = read_results(output)  # committed rows only (docs/LAYOUT.md)
     assert table.num_rows == 222
     assert table.column("label").null_count == 0

@@ -21,7 +21,7 @@ from hostile import make_hostile_objects
 from lpr_ray.charset import US
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.job import run_job
-from lpr_ray.pipeline.summary import run_files
+from lpr_ray.results import read_results
 from lpr_ray.storage import arrow_filesystem
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,8 +38,8 @@ def model_dir(tmp_path_factory):
 
 
 def read_rows(output: str, run_id: str) -> pa.Table:
-    fs, _ = arrow_filesystem(output)
-    return pads.dataset(run_files(output, run_id), filesystem=fs).to_table()
+    """The run's committed rows, as a reader sees them (docs/LAYOUT.md)."""
+    return read_results(output, filter=pads.field("run_id") == run_id)
 
 
 def good_png(i: int) -> bytes:

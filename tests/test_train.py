@@ -137,7 +137,18 @@ def test_cli_train_smoke(tmp_path, monkeypatch):
     from lpr_ray.cli.main import main
 
     rc = main([
-        "train", "--out", str(tmp_path / "cli"), "--epochs", "1", "--steps-per-epoch", "2",
+        "train", "--out", str(tmp_path / "cli"), "--epochs", "1", "--synthetic", "8",
         "--batch-size", "4", "--val-synthetic", "8", "--workers", "0", "--threads", "1",
     ])
     assert rc == 0 and (tmp_path / "cli" / "best.pt").exists()
+    saved = json.loads((tmp_path / "cli" / "config.json").read_text())
+    assert saved["steps_per_epoch"] == 2  # --synthetic 8 plates per epoch / batch 4
+
+
+def test_best_restarts_when_the_validation_set_changes(tmp_path, monkeypatch):
+    train(small_cfg(tmp_path, epochs=1))
+    monkeypatch.setattr(tdata, "render_synthetic", lambda seed, n: standin_render(seed + 1, n))
+    trainer = Trainer(small_cfg(tmp_path, epochs=2, resume=True))
+    trainer.run()
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
+    assert best["epoch"] == 2

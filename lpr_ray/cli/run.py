@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-EPILOG = """\
-INPUT can be a local folder, an object-storage prefix (s3://bucket/prefix, any fsspec URL),
+EPILOG = r"""INPUT can be a local folder, an object-storage prefix (s3://bucket/prefix, any fsspec URL),
 a glob (s3://bucket/2026/*/*.jpg), a TAO dataset (images/ + labels/: rows then carry label
 and correct), or a manifest file (.parquet or .csv with a 'uri' column, optional 'label')
 so that millions of keys need no listing on the driver.
@@ -15,8 +14,15 @@ Object storage is configured the standard way: AWS_ACCESS_KEY_ID / AWS_SECRET_AC
 AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL for S3-compatible servers.
 Ray: uses RAY_ADDRESS when set, else starts a private local Ray.
 
-example:
+Output (docs/LAYOUT.md): OUTPUT/data/run_date=.../[site=.../camera=.../date=.../]*.parquet,
+visible only through commit records in OUTPUT/_commits/ (read them with lpr_ray.results).
+--incremental skips objects whose (uri, etag or size+mtime, model) is in the committed ledger;
+a run killed at any point can simply be run again.
+
+examples:
   lpr-ray run --input s3://lot-archive/2026/ --output s3://lot-results/plates/
+  lpr-ray run --incremental --input s3://lot-archive/ --output s3://lot-results/plates/ \
+      --partition-pattern '(?P<site>[^/]+)/(?P<camera>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/'
 """
 
 
@@ -30,6 +36,15 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-actors", type=int, default=None, help="recogniser actors (default: from the cluster)")
     p.add_argument("--threads-per-actor", type=int, default=None, help="CPU threads per actor (default: CPUs / actors)")
     p.add_argument("--engine-cache", default=None, help="URI where TensorRT engines are cached and shared (see docs/GPU.md)")
+    p.add_argument("--incremental", action="store_true",
+                   help="process only objects not yet in the ledger (new, changed, or new model)")
+    p.add_argument("--ledger", default=None, help="where ledger files go (default: OUTPUT/_ledger)")
+    p.add_argument("--partition-pattern", default=None,
+                   help="regex with named groups (site, camera, date...) searched in each object key; "
+                        "rows are Hive-partitioned by run_date and those groups")
+    p.add_argument("--rows-per-file", type=int, default=100_000, help="at most this many rows per Parquet file")
+    p.add_argument("--min-rows-per-file", type=int, default=20_000,
+                   help="at least this many rows per write task, so files are not tiny (default: 20000)")
     p.add_argument("--run-id", default=None, help="name of this run (default: UTC time + random suffix)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="more logging")
@@ -49,6 +64,11 @@ def config_from_args(args: argparse.Namespace):
         num_actors=args.num_actors,
         threads_per_actor=args.threads_per_actor,
         engine_cache=args.engine_cache,
+        incremental=args.incremental,
+        ledger=args.ledger,
+        partition_pattern=args.partition_pattern,
+        rows_per_file=args.rows_per_file,
+        min_rows_per_file=args.min_rows_per_file,
         **extra,
     )
 

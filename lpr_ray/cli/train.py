@@ -20,7 +20,10 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output folder for checkpoints, config and metrics")
     p.add_argument("--arch", default="lprnet_small", choices=["lprnet_small", "baseline18"])
     p.add_argument("--epochs", type=int, default=None, help="total epochs (default 20; with --resume: the saved run's, or this to lengthen/shorten its schedule)")
-    p.add_argument("--steps-per-epoch", type=int, default=500)
+    p.add_argument(
+        "--steps-per-epoch", type=int, default=None,
+        help="batches per epoch (default: --synthetic N / batch size, else 500)",
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW, warm-up + cosine)")
     p.add_argument("--weight-decay", type=float, default=1e-4)
@@ -30,7 +33,8 @@ def register(subparsers) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="train on synthetic plates rendered on the fly; N > 0 enables them "
+        help="train on synthetic plates rendered on the fly (fresh ones every epoch), N per "
+        "epoch unless --steps-per-epoch says otherwise; 0 turns them off "
         "(default: on unless --train-tao is given)",
     )
     p.add_argument("--train-tao", action="append", default=[], metavar="URI", help="TAO dataset to train on (repeatable)")
@@ -56,11 +60,14 @@ def run(args) -> int:
     from lpr_ray.train.loop import train
 
     synthetic = args.synthetic if args.synthetic is not None else (0 if args.train_tao else 1)
+    steps = args.steps_per_epoch
+    if steps is None:
+        steps = -(-synthetic // args.batch_size) if synthetic > 1 else 500
     cfg = TrainConfig(
         out=args.out,
         arch=args.arch,
         epochs=args.epochs if args.epochs is not None else (0 if args.resume else 20),
-        steps_per_epoch=args.steps_per_epoch,
+        steps_per_epoch=steps,
         batch_size=args.batch_size,
         lr=args.lr,
         weight_decay=args.weight_decay,

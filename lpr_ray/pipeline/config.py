@@ -31,7 +31,11 @@ class RunConfig:
     fetch_threads: int = 16  # concurrent object reads inside one fetch task
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
-    rows_per_file: int = 100_000
+    rows_per_file: int = 100_000  # at most, per file (~5-10 MB of Parquet)
+    min_rows_per_file: int = 20_000  # Ray buffers this many rows per write task: no tiny files
+    incremental: bool = False  # skip objects already in the committed ledger
+    ledger: str | None = None  # where ledger files go (default: OUTPUT/_ledger)
+    partition_pattern: str | None = None  # regex with named groups applied to object keys
     engine_cache: str | None = None  # shared TensorRT engine cache (URI)
     run_id: str = dataclasses.field(default_factory=new_run_id)
 
@@ -46,6 +50,13 @@ class RunConfig:
             raise LprRayError("--input is required")
         if not self.output:
             raise LprRayError("--output is required")
+        if not 1 <= self.min_rows_per_file <= self.rows_per_file:
+            raise LprRayError(
+                f"rows per file: expected 1 <= min ({self.min_rows_per_file}) <= max ({self.rows_per_file})"
+            )
+        from lpr_ray.pipeline.partition import PartitionSpec
+
+        PartitionSpec(self.partition_pattern)  # validates the regex, with a message
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

@@ -26,7 +26,7 @@ IGNORED_NAMES = ("_SUCCESS", ".DS_Store")
 class Inputs:
     kind: str  # "tao" | "prefix" | "glob" | "manifest"
     uri: str
-    table: pa.Table | None = None  # uri, label: for listed kinds
+    table: pa.Table | None = None  # uri, label, etag, size, mtime, version: for listed kinds
     manifest_format: str | None = None  # "parquet" | "csv"
 
     @property
@@ -34,9 +34,17 @@ class Inputs:
         return None if self.table is None else self.table.num_rows
 
 
-def _table(uris: list[str], labels: list[str | None] | None = None) -> pa.Table:
+def _table(uris: list[str], labels: list[str | None] | None = None, infos: list[dict] | None = None) -> pa.Table:
+    """uri, label and the version fields the ledger keys on (docs/LAYOUT.md)."""
+    from lpr_ray.pipeline.ledger import stat_uris, versions_table
+
     labels = labels if labels is not None else [None] * len(uris)
-    return pa.table({"uri": pa.array(uris, pa.string()), "label": pa.array(labels, pa.string())})
+    # Listings carry ETag/size/mtime for free; a TAO dataset's images are stat'ed instead.
+    versions = versions_table(list(zip(uris, infos, strict=True))) if infos is not None else stat_uris(uris)
+    table = pa.table({"uri": pa.array(uris, pa.string()), "label": pa.array(labels, pa.string())})
+    for name in ("etag", "size", "mtime", "version"):
+        table = table.append_column(name, versions.column(name))
+    return table
 
 
 def _check_manifest_columns(names: list[str], uri: str) -> None:
@@ -68,22 +76,28 @@ def resolve_inputs(uri: str, charset: Charset | None = None) -> Inputs:
         _check_manifest_columns(names, uri)
         return Inputs(kind="manifest", uri=uri, manifest_format=fmt)
     if any(ch in path for ch in "*?["):
-        paths = sorted(p for p in fs.glob(path) if fs.isfile(p))
+        found = fs.glob(path, detail=True)
+        paths = sorted(p for p, i in found.items() if i.get("type") == "file")
         if not paths:
             raise LprRayError(f"the pattern {uri} matches no objects")
-        return Inputs(kind="glob", uri=uri, table=_table([full_uri(fs, p, uri) for p in paths]))
+        return Inputs(
+            kind="glob", uri=uri,
+            table=_table([full_uri(fs, p, uri) for p in paths], infos=[found[p] for p in paths]),
+        )
     if not fs.exists(path):
         raise LprRayError(f"input {uri} does not exist (expected a folder, prefix, TAO dataset, glob or manifest)")
     if fs.isfile(path):
-        return Inputs(kind="prefix", uri=uri, table=_table([full_uri(fs, path, uri)]))
+        return Inputs(kind="prefix", uri=uri, table=_table([full_uri(fs, path, uri)], infos=[fs.info(path)]))
     if is_tao_dataset(uri):
         samples = list_tao(uri, charset)
         if not samples:
             raise LprRayError(f"TAO dataset {uri} has no images under images/")
         return Inputs(kind="tao", uri=uri, table=_table([s.uri for s in samples], [s.label for s in samples]))
-    paths = sorted(
-        p for p in fs.find(path) if posixpath.basename(p) not in IGNORED_NAMES
-    )
+    found = fs.find(path, detail=True)
+    paths = sorted(p for p in found if posixpath.basename(p) not in IGNORED_NAMES)
     if not paths:
         raise LprRayError(f"input {uri} holds no objects")
-    return Inputs(kind="prefix", uri=uri, table=_table([full_uri(fs, p, uri) for p in paths]))
+    return Inputs(
+        kind="prefix", uri=uri,
+        table=_table([full_uri(fs, p, uri) for p in paths], infos=[found[p] for p in paths]),
+    )

@@ -1,19 +1,43 @@
-"""The recognition job on Ray Data: the one function `lpr-ray run` and jobs/recognize.py call."""
+"""The recognition job on Ray Data: the one function `lpr-ray run` and jobs/recognize.py call.
+
+Every run writes its rows under OUTPUT/data/run_date=.../[partitions]/<run_id>_*.parquet,
+checks them (one row per input), writes its ledger file, and only then makes them visible
+with a commit record (docs/LAYOUT.md, lpr_ray/pipeline/commit.py). A run killed at any point
+before its commit record leaves only invisible files; a re-run processes those objects again.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
+import warnings
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
 
 from lpr_ray.errors import LprRayError, require
 from lpr_ray.model import resolve_model
+from lpr_ray.pipeline.commit import Candidate, commit
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.fetch import fetch_and_decode
 from lpr_ray.pipeline.inputs import Inputs, resolve_inputs
+from lpr_ray.pipeline.ledger import (
+    add_version,
+    anti_join,
+    ledger_rows,
+    read_ledger,
+    stat_batch,
+    write_ledger,
+)
+from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.plan import ActorPlan, plan_actors
 from lpr_ray.pipeline.recognizer import Recognizer
-from lpr_ray.pipeline.summary import Summary, summarize
+from lpr_ray.pipeline.summary import Summary, run_files, summarize
+from lpr_ray.results import DATA_DIR, commit_records
 from lpr_ray.storage import arrow_filesystem, join
 
 log = logging.getLogger(__name__)
@@ -35,24 +59,63 @@ def connect_ray():
     return ray
 
 
+def _crash_point(name: str) -> None:
+    """Fault injection for the crash tests: LPR_RAY_CRASH_AT=name kills this process here."""
+    if os.environ.get("LPR_RAY_CRASH_AT") == name:
+        log.warning("LPR_RAY_CRASH_AT=%s: killing the driver (SIGKILL)", name)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _manifest_dataset(ray, inputs: Inputs):
+    fs, path = arrow_filesystem(inputs.uri)
+    if inputs.manifest_format == "parquet":
+        return ray.data.read_parquet(path, filesystem=fs)
+    return ray.data.read_csv(path, filesystem=fs)
+
+
 def _dataset(ray, inputs: Inputs, cfg: RunConfig):
-    if inputs.kind == "manifest":
-        fs, path = arrow_filesystem(inputs.uri)
-        if inputs.manifest_format == "parquet":
-            ds = ray.data.read_parquet(path, filesystem=fs)
-        else:
-            ds = ray.data.read_csv(path, filesystem=fs)
+    if inputs.table is None:
+        ds = _manifest_dataset(ray, inputs)
         # No label column when there are no labels: Ray turns all-null string columns into
         # NaN or "nan" on the way to numpy; fetch_and_decode treats a missing column as nulls.
         return ds.select_columns([c for c in ("uri", "label") if c in ds.columns()])
-    table = inputs.table
-    if table.column("label").null_count == table.num_rows:
+    table = inputs.table.select([c for c in ("uri", "label") if c in inputs.table.column_names])
+    if "label" in table.column_names and table.column("label").null_count == table.num_rows:
         table = table.drop_columns(["label"])
     blocks = max(1, min(table.num_rows // cfg.fetch_batch_size + 1, 10_000))
     return ray.data.from_arrow(table, override_num_blocks=blocks)
 
 
-def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan):
+def _manifest_candidates(ray, inputs: Inputs, cfg: RunConfig) -> pa.Table:
+    """uri, label and versions of a manifest's objects, on the driver (incremental runs).
+
+    Version columns (etag, or size + mtime) are taken from the manifest when present;
+    otherwise each object is HEAD'ed by Ray tasks, in parallel, before the anti-join.
+    """
+    ds = _manifest_dataset(ray, inputs)
+    cols = ds.columns()
+    ds = ds.select_columns([c for c in ("uri", "label", "etag", "size", "mtime") if c in cols])
+    if "etag" not in cols and not {"size", "mtime"} <= set(cols):
+        ds = ds.map_batches(
+            stat_batch, batch_format="pyarrow", batch_size=1000,
+            fn_kwargs={"threads": cfg.fetch_threads}, num_cpus=0.5,
+        )
+        table = pa.concat_tables(ray.get(ds.to_arrow_refs()), promote_options="permissive")
+    else:
+        table = add_version(pa.concat_tables(ray.get(ds.to_arrow_refs()), promote_options="permissive"))
+    if "label" not in table.column_names:
+        table = table.append_column("label", pa.nulls(table.num_rows, pa.string()))
+    return table.cast(table.schema.set(table.schema.get_field_index("uri"), pa.field("uri", pa.string())))
+
+
+def _unique_uris(table: pa.Table) -> pa.Table:
+    """First row of each uri: an object is processed (and committed) once per run."""
+    idx = pa.table({"uri": table.column("uri"), "_i": pa.array(range(table.num_rows), pa.int64())})
+    first = idx.group_by("uri", use_threads=False).aggregate([("_i", "min")]).column("_i_min")
+    return table.take(pc.sort_indices(first))
+
+
+def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_date: str | None = None):
     ds = _dataset(ray, inputs, cfg)
     ds = ds.map_batches(
         fetch_and_decode,
@@ -75,6 +138,8 @@ def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan):
             "threads": plan.threads,
             "batch_size": cfg.batch_size,
             "engine_cache": cfg.engine_cache,
+            "partition_pattern": cfg.partition_pattern,
+            "run_date": run_date,
         },
         batch_size=cfg.batch_size,
         batch_format="numpy",
@@ -84,59 +149,206 @@ def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan):
     )
 
 
-def _save_run_record(cfg: RunConfig, summary: Summary) -> None:
-    fs, _ = arrow_filesystem(cfg.output)
-    # "_" prefix: Parquet readers (pyarrow, DuckDB globs over *.parquet) skip it.
-    record_dir = join(cfg.output, "_runs", cfg.run_id)
-    for name, text in (("config.json", cfg.to_json()), ("summary.json", summary.to_json())):
-        _, path = arrow_filesystem(join(record_dir, name))
-        fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-        with fs.open_output_stream(path) as f:
-            f.write(text.encode())
+def _save_json(cfg: RunConfig, name: str, text: str) -> None:
+    # "_" prefix: readers (lpr_ray.results, Parquet globs) never take it for data.
+    fs, path = arrow_filesystem(join(cfg.output, "_runs", cfg.run_id, name))
+    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with fs.open_output_stream(path) as f:  # one PUT on S3: whole or absent
+        f.write(text.encode())
 
 
-def run_job(cfg: RunConfig) -> Summary:
-    spec = resolve_model(cfg.model, cfg.characters)  # fail fast on the driver
-    inputs = resolve_inputs(cfg.input, spec.charset)
-    ray = connect_ray()
+def _rel(output: str, paths: list[str]) -> list[str]:
+    _, base = arrow_filesystem(output)
+    base = base.rstrip("/") + "/"
+    return [p[len(base):] for p in paths]
+
+
+def _ledger_ref(cfg: RunConfig, ledger_dir: str, name: str) -> str:
+    """How a record names its ledger file: relative to OUTPUT when it lives there."""
+    uri = join(ledger_dir, f"{name}.parquet")
+    prefix = join(cfg.output, "")
+    return uri[len(prefix):] if uri.startswith(prefix) else uri
+
+
+class _Run:
+    """State of one run between processing and its commit (the drop/rewrite step needs it)."""
+
+    def __init__(
+        self, cfg: RunConfig, part: PartitionSpec, model: str, pending: pa.Table | None, run_date: str
+    ) -> None:
+        self.cfg, self.part, self.model, self.pending = cfg, part, model, pending
+        self.prefix = f"{DATA_DIR}/run_date={run_date}"  # every file of the run is under it
+        self.ledger_dir = cfg.ledger or join(cfg.output, "_ledger")
+        self.attempt = 0
+
+    def candidate(self, files: list[str], summary: Summary) -> Candidate:
+        has_versions = self.pending is not None and "version" in self.pending.column_names
+        ledger = None
+        keys = pa.table({"uri": pa.array([], pa.string()), "version": pa.array([], pa.string())})
+        if has_versions:
+            name = self.cfg.run_id if self.attempt == 0 else f"{self.cfg.run_id}_r{self.attempt}"
+            write_ledger(self.ledger_dir, name, ledger_rows(self.pending, self.model, self.cfg.run_id))
+            ledger = _ledger_ref(self.cfg, self.ledger_dir, name)
+            keys = self.pending.select(["uri", "version"])
+        fields = {
+            "run_id": self.cfg.run_id,
+            "model": self.model,
+            "backend": summary.backend,
+            "incremental": self.cfg.incremental,
+            "ledger": ledger,
+            "rows": summary.rows,
+            "by_status": summary.by_status,
+            "partition_columns": self.part.columns,
+        }
+        return Candidate(files=_rel(self.cfg.output, files), keys=keys, fields=fields, drop=self.drop)
+
+    def drop(self, covered: pa.Table) -> Candidate:
+        """Rewrite this run's files without objects another run committed first."""
+        cfg = self.cfg
+        fs, base = arrow_filesystem(cfg.output)
+        data = f"{base.rstrip('/')}/{DATA_DIR}"
+        old = run_files(
+            cfg.output, cfg.run_id, prefix=self.prefix,
+            name_prefix=f"{cfg.run_id}_r{self.attempt}-" if self.attempt else None,
+        )
+        self.attempt += 1
+        schema = pa.schema([(c, pa.string()) for c in self.part.columns])
+        table = pads.dataset(old, filesystem=fs, format="parquet",
+                             partitioning=pads.partitioning(schema, flavor="hive"),
+                             partition_base_dir=data).to_table()
+        gone = pc.is_in(table.column("uri"), value_set=covered.column("uri"))
+        table = table.filter(pc.invert(gone))
+        self.pending = self.pending.filter(pc.invert(pc.is_in(self.pending.column("uri"), value_set=covered.column("uri"))))
+        files: list[str] = []
+        if table.num_rows:
+            pads.write_dataset(
+                table, data, filesystem=fs, format="parquet",
+                partitioning=self.part.columns, partitioning_flavor="hive",
+                basename_template=f"{cfg.run_id}_r{self.attempt}-{{i}}.parquet",
+                existing_data_behavior="overwrite_or_ignore", max_rows_per_file=cfg.rows_per_file,
+                max_rows_per_group=cfg.rows_per_file,
+            )
+            files = run_files(cfg.output, cfg.run_id, prefix=self.prefix,
+                              name_prefix=f"{cfg.run_id}_r{self.attempt}-")
+        for path in old:  # garbage now: invisible anyway, removed to save space
+            try:
+                fs.delete_file(path)
+            except OSError:
+                pass
+        summary = summarize(cfg.output, cfg.run_id, inputs=table.num_rows, seconds=0, files=files)
+        return self.candidate(files, summary)
+
+
+def _cluster(ray, plan: ActorPlan) -> dict:
+    res = ray.cluster_resources()
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    return {"nodes": len(nodes), "cpus": res.get("CPU", 0), "gpus": res.get("GPU", 0),
+            "actors": plan.num_actors, "threads_per_actor": plan.threads}
+
+
+def _plan(ray, cfg: RunConfig):
     resources = ray.cluster_resources()
     # torch also runs on CPUs, so only TensorRT insists on GPUs; auto and torch take them
     # when the cluster has some.
     gpus = resources.get("GPU", 0)
     use_gpu = cfg.backend == "tensorrt" or (cfg.backend in ("auto", "torch") and gpus >= 1)
-    plan = plan_actors(
+    return plan_actors(
         resources.get("CPU", 0),
-        resources.get("GPU", 0),
+        gpus,
         use_gpu=use_gpu,
         num_actors=cfg.num_actors,
         threads=cfg.threads_per_actor,
         num_cpus=cfg.actor_num_cpus,
+        max_node_cpus=max((n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=None),
     )
+
+
+def run_job(cfg: RunConfig) -> Summary:
+    t0 = time.perf_counter()
+    started = datetime.now(UTC)
+    run_date = started.strftime("%Y-%m-%d")
+    spec = resolve_model(cfg.model, cfg.characters)  # fail fast on the driver
+    part = PartitionSpec(cfg.partition_pattern)
+    inputs = resolve_inputs(cfg.input, spec.charset)
+    ray = connect_ray()
+    fs, path = arrow_filesystem(join(cfg.output, "_runs", cfg.run_id, "config.json"))
+    if fs.get_file_info(path).is_file:
+        # Its files (committed or left by a crash) would be taken for this run's.
+        raise LprRayError(f"run id {cfg.run_id!r} was already used under {cfg.output}: choose another --run-id")
+    _save_json(cfg, "config.json", cfg.to_json())
+    # The ledger as of the last record seen now; records after it are checked at commit.
+    records = commit_records(cfg.output)
+    planned_seq = records[-1]["seq"] if records else 0
+    skipped = 0
+    pending = inputs.table
+    if cfg.incremental:
+        cands = inputs.table if inputs.table is not None else _manifest_candidates(ray, inputs, cfg)
+        cands = _unique_uris(cands)
+        done = read_ledger(cfg.output, [r.get("ledger") for r in records], spec.tag)
+        pending = anti_join(cands, done)
+        skipped = cands.num_rows - pending.num_rows
+        inputs = Inputs(kind=inputs.kind, uri=inputs.uri, table=pending)
+    run = _Run(cfg, part, spec.tag, pending, run_date)
+    t_plan = time.perf_counter() - t0
     log.info(
-        "run %s: %s input %s (%s objects), model %s, %d actor(s) x %d thread(s)",
+        "run %s: %s input %s (%s objects to process, %d already in the ledger), model %s",
         cfg.run_id, inputs.kind, inputs.uri, inputs.count if inputs.count is not None else "?",
-        spec.tag, plan.num_actors, plan.threads,
+        skipped, spec.tag,
     )
-    ds = build_pipeline(ray, inputs, cfg, plan)
+    if inputs.count == 0:
+        summary = Summary(cfg.run_id, cfg.output, 0, 0, {}, 0, 0, time.perf_counter() - t0,
+                          model=spec.tag, skipped=skipped)
+        summary.timings = {"plan": t_plan, "total": summary.seconds}
+        _save_json(cfg, "summary.json", summary.to_json())
+        return summary
+    plan = _plan(ray, cfg)
+    ds = build_pipeline(ray, inputs, cfg, plan, run_date)
     fs, out_path = arrow_filesystem(cfg.output)
-    fs.create_dir(out_path, recursive=True)
+    data_path = f"{out_path.rstrip('/')}/{DATA_DIR}"
+    fs.create_dir(data_path, recursive=True)
     from ray.data.datasource import FilenameProvider
 
-    start = time.perf_counter()
-    ds.write_parquet(
-        out_path,
-        filesystem=fs,
-        filename_provider=FilenameProvider(dataset_uuid=cfg.run_id, file_format="parquet"),
-        max_rows_per_file=cfg.rows_per_file,
-    )
-    seconds = time.perf_counter() - start
+    t1 = time.perf_counter()
+    with warnings.catch_warnings():
+        # min_rows_per_file with partition_cols works in Ray 2.60 (deprecated after 2027-02):
+        # it is what keeps files large when partitions are many.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ds.write_parquet(
+            data_path,
+            filesystem=fs,
+            partition_cols=part.columns,
+            filename_provider=FilenameProvider(dataset_uuid=cfg.run_id, file_format="parquet"),
+            min_rows_per_file=min(cfg.min_rows_per_file, max(1, inputs.count or cfg.min_rows_per_file)),
+            max_rows_per_file=cfg.rows_per_file,
+        )
+    t_process = time.perf_counter() - t1
+    _crash_point("after_write")
     count = inputs.count
     if count is None:
         count = _dataset(ray, inputs, cfg).count()
-    summary = summarize(cfg.output, cfg.run_id, inputs=count, seconds=seconds)
-    _save_run_record(cfg, summary)
-    if summary.rows != count:
+    files = run_files(cfg.output, cfg.run_id, prefix=f"{DATA_DIR}/run_date={run_date}")
+    summary = summarize(cfg.output, cfg.run_id, inputs=count, seconds=time.perf_counter() - t0, files=files)
+    if summary.rows != count or (cfg.incremental and summary.distinct_uris != count):
+        _save_json(cfg, "summary.json", summary.to_json())
         raise LprRayError(
-            f"run {cfg.run_id} wrote {summary.rows} rows for {count} inputs: output is incomplete"
+            f"run {cfg.run_id} wrote {summary.rows} rows ({summary.distinct_uris} distinct URIs) for "
+            f"{count} inputs: output is incomplete or duplicated, and was NOT committed"
         )
+    t2 = time.perf_counter()
+    cand = run.candidate(files, summary)
+    _crash_point("before_commit")
+    record = commit(cfg.output, cand, planned_seq=planned_seq, check=cfg.incremental, model=spec.tag)
+    _crash_point("after_commit")
+    t_commit = time.perf_counter() - t2
+    if record is None:
+        summary.dropped, summary.rows, summary.by_status = summary.rows, 0, {}
+    else:
+        summary.dropped = summary.rows - record["rows"]
+        summary.rows, summary.by_status, summary.commit_seq = record["rows"], record["by_status"], record["seq"]
+        summary.files = [join(cfg.output, f) for f in record["files"]]
+    summary.skipped = skipped
+    summary.seconds = time.perf_counter() - t0
+    summary.timings = {"plan": t_plan, "process": t_process, "commit": t_commit, "total": summary.seconds}
+    summary.cluster = _cluster(ray, plan)
+    _save_json(cfg, "summary.json", summary.to_json())
     return summary

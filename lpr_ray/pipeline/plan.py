@@ -28,7 +28,10 @@ def plan_actors(
     num_actors: int | None = None,
     threads: int | None = None,
     num_cpus: float | None = None,
+    max_node_cpus: float | None = None,
 ) -> ActorPlan:
+    """max_node_cpus: CPUs of the largest node. An actor must fit on one node: on a cluster
+    of small nodes (say 3 x 1 CPU) an actor reserving 1.5 CPUs would never be scheduled."""
     if cluster_cpus < 1:
         raise LprRayError(f"the Ray cluster has {cluster_cpus} CPUs; the job needs at least 1")
     if use_gpu:
@@ -40,4 +43,7 @@ def plan_actors(
     n = num_actors or max(1, int(cluster_cpus // 2))
     t = threads or max(1, int(cluster_cpus // n))
     reserve = num_cpus if num_cpus is not None else min(float(t), max(0.25, cluster_cpus / (2 * n)))
+    if max_node_cpus and num_cpus is None:
+        reserve = min(reserve, max(0.25, max_node_cpus / 2))
+        t = threads or max(1, min(t, int(max_node_cpus)))
     return ActorPlan(n, t, reserve, 0.0)

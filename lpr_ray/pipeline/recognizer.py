@@ -17,6 +17,7 @@ from lpr_ray.backends.base import (
 from lpr_ray.decode import ctc_greedy_decode
 from lpr_ray.image import OK
 from lpr_ray.model import resolve_model
+from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.rows import build_rows
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class Recognizer:
         batch_size: int = 128,
         precision: str = "fp16",  # GPU backends only; CPU backends run fp32
         engine_cache: str | None = None,
+        partition_pattern: str | None = None,
+        run_date: str | None = None,
     ):
         self.spec = resolve_model(model, characters)
         options = BackendOptions(
@@ -83,6 +86,9 @@ class Recognizer:
         self.backend = _load_with_fallback(backend, self.spec, options)
         self.run_id = run_id
         self.batch_size = batch_size
+        # Partition columns are added here (not in another stage) to save a pass over rows.
+        self.partition = PartitionSpec(partition_pattern) if run_date else None
+        self.run_date = run_date
         log.info("recogniser ready: %s", self.backend.describe())
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
@@ -95,7 +101,7 @@ class Recognizer:
             best, prob = self.backend.infer(np.ascontiguousarray(batch["image"][idx]))
             for i, read in zip(idx, ctc_greedy_decode(best, prob, chars), strict=True):
                 reads[int(i)] = read
-        return build_rows(
+        rows = build_rows(
             batch,
             reads,
             model=self.spec.tag,
@@ -103,3 +109,6 @@ class Recognizer:
             run_id=self.run_id,
             processed_at=datetime.now(UTC),
         )
+        if self.partition is not None:
+            rows = self.partition.add_columns(rows, self.run_date)
+        return rows

@@ -26,6 +26,12 @@ class Summary:
     backend: str = ""
     low_confidence: list[dict] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    distinct_uris: int = 0
+    skipped: int = 0  # incremental: objects already in the ledger
+    commit_seq: int | None = None  # None: nothing committed (no new objects, or lost to another run)
+    dropped: int = 0  # objects another run committed first (their rows were discarded)
+    timings: dict[str, float] = field(default_factory=dict)  # plan, process, commit, total (s)
+    cluster: dict = field(default_factory=dict)  # nodes, CPUs, GPUs, actors: to read throughput
 
     @property
     def accuracy(self) -> float | None:
@@ -46,6 +52,9 @@ class Summary:
             + (f" from {self.inputs} input objects" if self.inputs is not None else ""),
             f"  model {self.model}, backend {self.backend}",
             f"  {self.plates_per_second:.1f} plates/s ({self.seconds:.1f} s end to end)",
+            f"  commit: {'seq ' + str(self.commit_seq) if self.commit_seq is not None else 'none'}"
+            + (f", {self.skipped} objects skipped (already in the ledger)" if self.skipped else "")
+            + (f", {self.dropped} dropped (committed by another run)" if self.dropped else ""),
             "  by status: " + ", ".join(f"{k}={v}" for k, v in sorted(self.by_status.items())),
         ]
         if self.inputs is not None and self.inputs != self.rows:
@@ -62,19 +71,29 @@ class Summary:
         return "\n".join(lines)
 
 
-def run_files(output: str, run_id: str) -> list[str]:
+def run_files(output: str, run_id: str, prefix: str = "data", name_prefix: str | None = None) -> list[str]:
+    """Filesystem paths of the data files a run wrote (committed or not) under OUTPUT/prefix.
+
+    Names start with "<run_id>_" (docs/LAYOUT.md). Readers of results use
+    lpr_ray.results, which sees committed files only.
+    """
     fs, base = arrow_filesystem(output)
     from pyarrow.fs import FileSelector
 
-    infos = fs.get_file_info(FileSelector(base, recursive=True, allow_not_found=True))
+    start = name_prefix or f"{run_id}_"
+    sel = FileSelector(f"{base.rstrip('/')}/{prefix}", recursive=True, allow_not_found=True)
     return sorted(
-        i.path for i in infos if i.is_file and i.base_name.startswith(run_id) and i.path.endswith(".parquet")
+        i.path for i in fs.get_file_info(sel)
+        if i.is_file and i.base_name.startswith(start) and i.path.endswith(".parquet")
     )
 
 
-def summarize(output: str, run_id: str, *, inputs: int | None, seconds: float, lowest: int = 5) -> Summary:
+def summarize(
+    output: str, run_id: str, *, inputs: int | None, seconds: float, lowest: int = 5,
+    files: list[str] | None = None,
+) -> Summary:
     fs, _ = arrow_filesystem(output)
-    files = run_files(output, run_id)
+    files = run_files(output, run_id) if files is None else files
     cols = ["uri", "plate", "confidence", "status", "label", "correct", "model", "backend"]
     table = pads.dataset(files, filesystem=fs, format="parquet").to_table(columns=cols) if files else None
     if table is None or table.num_rows == 0:
@@ -100,4 +119,5 @@ def summarize(output: str, run_id: str, *, inputs: int | None, seconds: float, l
             {k: r[k] for k in ("uri", "plate", "confidence", "label")} for r in low
         ],
         files=files,
+        distinct_uris=pc.count_distinct(table.column("uri")).as_py(),
     )

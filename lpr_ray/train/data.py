@@ -64,9 +64,11 @@ def augment_image(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:  # detector crop jitter + small rotation/shear, as an affine map
         angle = rng.normal(0, 2.5)
         shear = rng.normal(0, 0.08)
-        sx = 1.0 + rng.uniform(-0.16, 0.06)  # condensed fonts (California's) as well
-        sy = 1.0 + rng.uniform(-0.10, 0.08)
-        tx = rng.uniform(-0.04, 0.04) * w
+        # Never zoom in much: lpr_ray.synth already places text close to the crop's edges,
+        # and a cut-off first or last character would make the label wrong.
+        sx = 1.0 + rng.uniform(-0.16, 0.0)  # condensed fonts (California's) as well
+        sy = 1.0 + rng.uniform(-0.10, 0.04)
+        tx = rng.uniform(-0.025, 0.025) * w
         ty = rng.uniform(-0.06, 0.06) * h
         a = math.radians(angle)
         m = np.array(

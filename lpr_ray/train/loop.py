@@ -193,6 +193,16 @@ class Trainer:
         return {"train_loss": float(np.mean(losses)) if losses else None, "train_plates": seen,
                 "train_seconds": round(dt, 1), "train_plates_per_s": round(seen / dt, 1) if dt else None}
 
+    def val_fingerprint(self) -> str:
+        import hashlib
+
+        h = hashlib.sha256()
+        for name, (imgs, labs) in sorted(self.val_sets.items()):
+            h.update(name.encode())
+            h.update("\n".join(labs).encode())
+            h.update(np.ascontiguousarray(imgs[:: max(1, len(imgs) // 64)]).tobytes())
+        return h.hexdigest()[:16]
+
     def validate(self) -> dict:
         out = {}
         for name, (imgs, labs) in self.val_sets.items():
@@ -215,9 +225,16 @@ class Trainer:
             metrics["val"] = self.validate()
             metrics["val_seconds"] = round(time.perf_counter() - t0, 1)
             key = _selection_key(metrics)
-            is_best = self.best is None or key > tuple(self.best["key"])
+            # Scores are comparable only on the same validation set: a resumed run whose
+            # synthetic set was rendered by a changed generator starts a new comparison.
+            fingerprint = self.val_fingerprint()
+            is_best = (
+                self.best is None
+                or self.best.get("val_fingerprint") != fingerprint
+                or key > tuple(self.best["key"])
+            )
             if is_best:
-                self.best = {"epoch": epoch, "key": list(key)}
+                self.best = {"epoch": epoch, "key": list(key), "val_fingerprint": fingerprint}
             ckpt = self.checkpoint(epoch, metrics)
             save_atomic(ckpt, self.out / "last.pt")
             if is_best:

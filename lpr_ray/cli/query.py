@@ -1,0 +1,79 @@
+"""`lpr-ray query`: find plates, list low-confidence reads, statistics, over committed results."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+RESULTS is the --output of `lpr-ray run`: a local folder or an object-storage prefix
+(s3://bucket/plates, any fsspec URL). Only rows of committed runs are read (docs/LAYOUT.md).
+
+plate matching (plates are stored upper-case; matching is case-insensitive):
+  exact      the same text; a pattern with * ? % _ is treated as a wildcard
+  wildcard   * any run of characters, ? one character (SQL % and _ work too)
+  fuzzy      within one edit, or the same after mapping OCR confusions 0/D/Q/O 8/B 1/I 5/S 2/Z
+
+examples:
+  lpr-ray query --results s3://lot-results/plates --plate 7ABC123 --mode fuzzy
+  lpr-ray query --results results/ --plate '7AB*'
+  lpr-ray query --results results/ --review --threshold 0.5 --csv review.csv
+  lpr-ray query --results results/ --stats run
+  lpr-ray query --results results/ --stats partition --by run_date site
+  lpr-ray query --results results/ --sql "SELECT status, count(*) FROM results GROUP BY 1"
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "query",
+        help="query committed results with DuckDB (plates, review list, statistics)",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--results", required=True, help="results root (the --output of a run)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--plate", help="plate text or pattern to find")
+    what.add_argument("--review", action="store_true", help="list reads under --threshold, lowest first")
+    what.add_argument("--stats", choices=["run", "partition"], help="statistics per run or per partition")
+    what.add_argument("--sql", help="any DuckDB SQL over the view `results`")
+    p.add_argument("--mode", choices=["exact", "wildcard", "fuzzy"], default="exact",
+                   help="how --plate matches (default: exact)")
+    p.add_argument("--threshold", type=float, default=0.5, help="confidence threshold for --review (default: 0.5)")
+    p.add_argument("--by", nargs="+", default=None,
+                   help="columns for --stats partition (default: the partition columns; 'day' = date of processed_at)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="at most this many rows (default: all; --review: 1000)")
+    p.add_argument("--csv", metavar="FILE", help="also write the result to FILE as CSV")
+    p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from lpr_ray import query
+
+    with query.Results(args.results) as res:
+        if args.plate is not None:
+            table = query.find_plates(res, args.plate, mode=args.mode, limit=args.limit)
+        elif args.review:
+            table = query.review(res, threshold=args.threshold, limit=args.limit or 1000)
+        elif args.stats == "run":
+            table = query.stats_per_run(res, low=args.threshold)
+        elif args.stats == "partition":
+            table = query.stats_per_partition(res, by=args.by, low=args.threshold)
+        else:
+            table = query.sql(res, args.sql)
+        if args.stats and args.limit:
+            table = table.slice(0, args.limit)
+    if args.csv:
+        n = query.write_csv(table, args.csv)
+        print(f"wrote {n} rows to {args.csv}", file=sys.stderr)
+    if args.json:
+        for row in table.to_pylist():
+            print(json.dumps(row, default=str))
+    else:
+        print(query.format_table(table, max_rows=args.limit or 50))
+    return 0

@@ -1,0 +1,38 @@
+"""`lpr-ray report`: write a self-contained HTML page with plots of committed results."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+The page has no external resources (inline SVG, no JavaScript): open it in any browser, attach
+it to a ticket. It shows counts by status, a confidence histogram, accuracy vs confidence
+(where rows carry labels), reads per day (or month) and per site, throughput per run and the
+lowest-confidence reads.
+
+example:
+  lpr-ray report --results s3://lot-results/plates --out report.html
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write an HTML report (plots) of committed results",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--results", required=True, help="results root (the --output of a run)")
+    p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the page")
+    p.add_argument("--lowest", type=int, default=20, help="lowest-confidence reads to list (default: 20)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lpr_ray.report import write_report
+
+    data = write_report(args.results, args.out, lowest=args.lowest)
+    t = data.totals
+    print(f"wrote {args.out}: {t['rows']:,} rows from {t['runs']} committed runs")
+    return 0

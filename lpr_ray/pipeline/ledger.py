@@ -1,0 +1,186 @@
+"""The ledger of processed objects (docs/LAYOUT.md): which (uri, version, model) are done.
+
+An object's `version` is its ETag when the store gives one (S3 listings, HEAD), else
+"<size>:<mtime in µs>" (local files, stores without ETags). A changed object gets a new
+version, another model another `model`: both are processed again. The committed ledger is
+the union of the ledger files named by commit records; a run's own file is written before
+its commit record and means nothing until that record exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from lpr_ray.storage import arrow_filesystem, is_local, join, normalize_uri, url_to_fs
+
+log = logging.getLogger(__name__)
+
+VERSION_COLUMNS = ("etag", "size", "mtime")
+ABSENT = "absent"  # version of an object that did not exist when it was stat'ed
+LEDGER_SCHEMA = pa.schema(
+    [
+        ("uri", pa.string()),
+        ("version", pa.string()),
+        ("etag", pa.string()),
+        ("size", pa.int64()),
+        ("mtime", pa.timestamp("us", tz="UTC")),
+        ("model", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+
+def _mtime(value) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):  # local fsspec: seconds since the epoch
+        return datetime.fromtimestamp(float(value), UTC)
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def version_fields(info: dict) -> tuple[str | None, int | None, datetime | None]:
+    """(etag, size, mtime) from an fsspec info dict (s3fs: ETag/LastModified; local: mtime)."""
+    etag = info.get("ETag") or info.get("etag")
+    etag = str(etag).strip('"') if etag else None
+    size = info.get("size")
+    mtime = _mtime(info.get("LastModified") or info.get("mtime") or info.get("updated"))
+    return etag, (int(size) if size is not None else None), mtime
+
+
+def add_version(table: pa.Table) -> pa.Table:
+    """Add `version` = etag, else "size:mtime_us" (null when neither is known)."""
+    etag = table.column("etag") if "etag" in table.column_names else pa.nulls(table.num_rows, pa.string())
+    size = table.column("size").cast(pa.int64()) if "size" in table.column_names else None
+    mtime = table.column("mtime") if "mtime" in table.column_names else None
+    fallback = pa.nulls(table.num_rows, pa.string())
+    if size is not None and mtime is not None:
+        us = pc.cast(pc.cast(mtime, pa.timestamp("us", tz="UTC")), pa.int64())
+        fallback = pc.binary_join_element_wise(pc.cast(size, pa.string()), pc.cast(us, pa.string()), ":")
+    version = pc.coalesce(pc.cast(etag, pa.string()), fallback)
+    if "version" in table.column_names:
+        table = table.drop_columns(["version"])
+    return table.append_column("version", version)
+
+
+def versions_table(infos: list[tuple[str, dict]]) -> pa.Table:
+    """(uri, fsspec info) pairs -> uri, etag, size, mtime, version."""
+    fields = [version_fields(i) for _, i in infos]
+    table = pa.table(
+        {
+            "uri": pa.array([u for u, _ in infos], pa.string()),
+            "etag": pa.array([f[0] for f in fields], pa.string()),
+            "size": pa.array([f[1] for f in fields], pa.int64()),
+            "mtime": pa.array([f[2] for f in fields], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    return add_version(table)
+
+
+def stat_uris(uris: list[str], threads: int = 16) -> pa.Table:
+    """HEAD (or stat) each object: for inputs that were not listed (TAO, manifests).
+
+    A missing object gets version "absent": it is processed once (a `not_found` row) and
+    again once it exists. An object that could not be stat'ed gets a null version: it is
+    processed on every run until it can.
+    """
+    if not uris:
+        return versions_table([])
+    fs, _ = url_to_fs(uris[0])
+
+    def one(uri: str) -> tuple[str, dict]:
+        path = normalize_uri(uri) if is_local(uri) else fs._strip_protocol(uri)
+        try:
+            return uri, fs.info(path)
+        except FileNotFoundError:
+            return uri, {ABSENT: True}
+        except OSError:  # PermissionError included
+            return uri, {}
+
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(uris)))) as pool:
+        infos = list(pool.map(one, uris))
+    table = versions_table(infos)
+    absent = pa.array([ABSENT in i for _, i in infos], pa.bool_())
+    version = pc.if_else(absent, pa.scalar(ABSENT), table.column("version"))
+    return table.set_column(table.column_names.index("version"), "version", version)
+
+
+def stat_batch(batch: pa.Table, threads: int = 16) -> pa.Table:
+    """Ray Data map_batches function: add etag, size, mtime, version to a batch with `uri`."""
+    stats = stat_uris([str(u) for u in batch.column("uri").to_pylist()], threads)
+    keep = [c for c in batch.column_names if c not in (*VERSION_COLUMNS, "version")]
+    out = batch.select(keep)
+    for name in (*VERSION_COLUMNS, "version"):
+        out = out.append_column(name, stats.column(name))
+    return out
+
+
+def read_ledger(root: str, ledger_files: list[str], model: str | None = None) -> pa.Table:
+    """uri, version (and model) of every committed ledger file, optionally for one model."""
+    paths = [f for f in ledger_files if f]
+    if not paths:
+        return pa.table({"uri": pa.array([], pa.string()), "version": pa.array([], pa.string())})
+    fs, base = arrow_filesystem(root)
+    full = [p if "://" in p or p.startswith("/") else f"{base.rstrip('/')}/{p}" for p in paths]
+    ds = pads.dataset(full, filesystem=fs, format="parquet", schema=LEDGER_SCHEMA)
+    flt = (pc.field("model") == model) if model is not None else None
+    return ds.to_table(columns=["uri", "version"], filter=flt)
+
+
+def anti_join(candidates: pa.Table, done: pa.Table) -> pa.Table:
+    """Rows of `candidates` whose (uri, version) is not in `done`.
+
+    A null version never matches (Acero joins treat nulls as unequal): an object of
+    unknown version is always processed.
+    """
+    if done.num_rows == 0 or candidates.num_rows == 0:
+        return candidates
+    done = done.select(["uri", "version"]).append_column("_done", pa.array([True] * done.num_rows))
+    joined = candidates.join(done, keys=["uri", "version"], join_type="left anti", use_threads=True)
+    return joined.select(candidates.column_names)
+
+
+def ledger_rows(pending: pa.Table, model: str, run_id: str) -> pa.Table:
+    n = pending.num_rows
+
+    def col(name: str, typ: pa.DataType) -> pa.Array:
+        if name in pending.column_names:
+            return pending.column(name).cast(typ)
+        return pa.nulls(n, typ)
+
+    return pa.table(
+        {
+            "uri": col("uri", pa.string()),
+            "version": col("version", pa.string()),
+            "etag": col("etag", pa.string()),
+            "size": col("size", pa.int64()),
+            "mtime": col("mtime", pa.timestamp("us", tz="UTC")),
+            "model": pa.array([model] * n, pa.string()),
+            "run_id": pa.array([run_id] * n, pa.string()),
+        },
+        schema=LEDGER_SCHEMA,
+    )
+
+
+def write_ledger(ledger_uri: str, name: str, table: pa.Table) -> str:
+    """Write LEDGER/<name>.parquet whole (S3 PUT is atomic; local: temp file + rename)."""
+    uri = join(ledger_uri, f"{name}.parquet")
+    fs, path = arrow_filesystem(uri)
+    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    tmp = path + ".tmp" if is_local(uri) else path
+    with fs.open_output_stream(tmp) as f:
+        pq.write_table(table, f)
+    if tmp != path:
+        fs.move(tmp, path)
+    return uri

@@ -1,0 +1,506 @@
+"""Query committed results with DuckDB: plates (exact, wildcard, fuzzy), review lists, statistics.
+
+    from lpr_ray import query
+    query.find_plates("s3://lot-results/plates", "7AB*12")             # pyarrow.Table
+    query.find_plates("results/", "7ABC123", mode="fuzzy", as_pandas=True)
+    query.review("results/", threshold=0.5, limit=100)                   # lowest confidence first
+    query.stats_per_run("results/")
+    query.stats_per_partition("results/", by=["run_date", "site"])
+
+Only rows that commit records name are visible (docs/LAYOUT.md): the committed data files are
+opened as one pyarrow dataset (hive partitions `run_date=`, `site=`, ... become columns) and
+registered as the DuckDB view `results`. That works for local folders, s3:// (pyarrow's S3
+client: no DuckDB httpfs extension needed) and any fsspec URL. DuckDB pushes column projection
+and simple filters down into the pyarrow scan.
+
+Every function takes either a results URI or an open `Results` (to run several queries without
+listing the commit records again). User input reaches SQL only as bound parameters; column names
+are checked against the view's schema.
+"""
+
+from __future__ import annotations
+
+import csv
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from lpr_ray.errors import LprRayError
+
+MODES = ("exact", "wildcard", "fuzzy")
+
+# OCR confusions: every character of a class maps to its canonical digit.
+CONFUSIONS = {"0": "0DQO", "8": "8B", "1": "1I", "5": "5S", "2": "2Z"}
+_FROM = "".join(chars[1:] for chars in CONFUSIONS.values())
+_TO = "".join(canon * (len(chars) - 1) for canon, chars in CONFUSIONS.items())
+_TRANSLATE = str.maketrans(_FROM, _TO)
+
+READ_STATUSES = ("ok", "too_short")
+# The UTC date of processed_at by arithmetic: 3-4x faster than CAST(... AS DATE) of a
+# TIMESTAMPTZ, which goes through ICU time zones.
+UTC_DAY = "(DATE '1970-01-01' + CAST(epoch_us(processed_at) // 86400000000 AS INTEGER))"
+# Columns shown by default (char_confidences and error stay out of plate listings).
+LISTING = ["plate", "confidence", "status", "uri", "label", "correct", "run_id", "processed_at"]
+
+
+def canonical(text: str) -> str:
+    """The plate with every confusable character replaced by its class's canonical digit."""
+    return text.upper().translate(_TRANSLATE)
+
+
+def class_regex(text: str) -> str:
+    """A regex matching TEXT and every string equal to it up to the OCR confusions."""
+    out = []
+    for ch in text.upper():
+        cls = next((chars for chars in CONFUSIONS.values() if ch in chars), None)
+        out.append(f"[{cls}]" if cls else re.escape(ch))
+    return "".join(out)
+
+
+def wildcard_to_like(pattern: str) -> str:
+    """`*` and `?` (and SQL's own `%` and `_`) to a LIKE pattern, upper-cased."""
+    return pattern.strip().upper().replace("*", "%").replace("?", "_")
+
+
+# --------------------------------------------------------------------------- committed files
+
+
+def _resolve(root: str):
+    from lpr_ray.storage import arrow_filesystem
+
+    fs, base = arrow_filesystem(root)
+    return fs, base.rstrip("/") or base
+
+
+def committed_files(root: str) -> list[str]:
+    """Committed data files of ROOT (lpr_ray.results), as paths on `arrow_filesystem(root)`."""
+    from lpr_ray.results import committed_files as committed_uris
+
+    _, base = _resolve(root)
+    out = []
+    for f in committed_uris(root):
+        f = str(f)
+        if "://" in f:  # a full URI: drop the scheme, keep bucket/key
+            f = f.split("://", 1)[1]
+        elif not f.startswith("/") and not f.startswith(base + "/"):
+            f = posixpath.join(base, f)
+        out.append(f)
+    return out
+
+
+# --------------------------------------------------------------------------- the connection
+
+
+class Results:
+    """A DuckDB connection with the committed rows of one results root as the view `results`.
+
+    Local roots are read by DuckDB's own Parquet reader (about 3x faster than through Arrow
+    here); object storage through a pyarrow dataset (pyarrow's S3 client, no DuckDB extension).
+    Partition values are strings either way (`run_date`, `site`, `camera`, `date`, ...).
+    """
+
+    def __init__(self, root: str, *, threads: int | None = None) -> None:
+        import duckdb
+
+        from lpr_ray.storage import is_local
+
+        self.root = root
+        self.files = committed_files(root)
+        self.con = duckdb.connect()
+        self._index_source = None  # the pyarrow dataset to index, for object storage
+        self._index: pa.Table | None = None
+        self._row_groups: list = []
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        _, base = _resolve(root)
+        data_dir = posixpath.join(base, "data")
+        if not self.files:
+            self._register_arrow(None, data_dir)
+        elif is_local(root):
+            self._create_native_view(data_dir)
+        else:
+            self._register_arrow(self.files, data_dir)
+            self._index_source = self.dataset
+        self.columns = [r[0] for r in self.con.execute("DESCRIBE results").fetchall()]
+
+    def _register_arrow(self, files: list[str] | None, data_dir: str) -> None:
+        import pyarrow.dataset as pads
+
+        from lpr_ray.pipeline.rows import SCHEMA
+
+        if files is None:  # nothing committed yet: an empty view with the row schema
+            self.dataset = pads.dataset(SCHEMA.empty_table())
+        else:
+            fs, _ = _resolve(self.root)
+            keys = list(dict.fromkeys(k for f in files for k in _hive_keys(f, data_dir)))
+            part = pads.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
+            self.dataset = pads.dataset(
+                files, filesystem=fs, format="parquet", partitioning=part, partition_base_dir=data_dir
+            )
+        self.con.register("results_arrow", self.dataset)
+        self.con.execute("CREATE VIEW results AS SELECT * FROM results_arrow")
+
+    def _create_native_view(self, data_dir: str) -> None:
+        # DuckDB refuses one hive read over files with different partition keys
+        # (run_date=/ and run_date=/site=/...): one read per key set, unioned by name.
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for f in self.files:
+            groups.setdefault(tuple(_hive_keys(f, data_dir)), []).append(f)
+        parts = []
+        for keys, files in groups.items():
+            listing = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+            hive = "true, hive_types_autocast = false" if keys else "false"
+            parts.append(f"SELECT * FROM read_parquet({listing}, hive_partitioning = {hive})")
+        self.con.execute("CREATE VIEW results AS " + " UNION ALL BY NAME ".join(parts))
+
+    def __enter__(self) -> Results:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    @property
+    def partition_columns(self) -> list[str]:
+        from lpr_ray.pipeline.rows import SCHEMA
+
+        return [c for c in self.columns if c not in SCHEMA.names]
+
+    def sql(self, query: str, params: Sequence | dict | None = None) -> pa.Table:
+        rel = self.con.sql(query, params=params) if params else self.con.sql(query)
+        return pa.table({}) if rel is None else _fetch_arrow(rel)  # None: a statement, no rows
+
+    def check_columns(self, names: Sequence[str]) -> list[str]:
+        unknown = [n for n in names if n not in self.columns and n != "day"]
+        if unknown:
+            raise LprRayError(
+                f"unknown column(s) {', '.join(unknown)}; the results have: "
+                f"{', '.join(self.columns)} (and 'day', the date of processed_at)"
+            )
+        return list(names)
+
+    def listing_columns(self) -> str:
+        cols = [c for c in LISTING if c in self.columns] + self.partition_columns
+        return ", ".join(_ident(c) for c in cols)
+
+
+    # -- object storage: read only the row groups that can hold the answer ----------------
+    #
+    # A pyarrow scan cannot skip the other columns of rows a filter drops, so a selective query
+    # over s3:// would download every column of every row group. Instead, the first such query
+    # reads a small index once (plate, confidence, status and the row group of each row) and
+    # keeps it in memory; each query then finds its row groups in the index and scans only
+    # those. Local roots need none of this (DuckDB's reader skips what filters drop).
+
+    @property
+    def remote(self) -> bool:
+        return self._index_source is not None
+
+    def _ensure_index(self) -> None:
+        if self._index is not None:
+            return
+        import pyarrow.dataset as pads
+
+        ds = self._index_source
+        self._row_groups = [rg for frag in ds.get_fragments() for rg in frag.split_by_row_group()]
+        rg_ds = pads.FileSystemDataset(self._row_groups, ds.schema, ds.format, ds.filesystem)
+        cols = [c for c in ("plate", "confidence", "status") if c in ds.schema.names]
+        key = {(f.path, f.row_groups[0].id): i for i, f in enumerate(self._row_groups)}
+        batches = []
+        for tagged in rg_ds.scanner(columns=cols).scan_batches():
+            b = tagged.record_batch
+            if b.num_rows:
+                rg = key[(tagged.fragment.path, tagged.fragment.row_groups[0].id)]
+                arrays = [b.column(c).dictionary_encode() if c == "status" else b.column(c) for c in cols]
+                arrays.append(pa.repeat(pa.scalar(rg, pa.int32()), b.num_rows))
+                batches.append(pa.RecordBatch.from_arrays(arrays, names=[*cols, "rg"]))
+        schema = pa.schema(
+            [pa.field(c, pa.dictionary(pa.int32(), pa.string())) if c == "status" else ds.schema.field(c)
+             for c in cols] + [("rg", pa.int32())]
+        )
+        self._index = pa.Table.from_batches(batches, schema=schema)
+        self.con.register("row_index", self._index)
+
+    def source(self, where: str, params: dict | None = None, *, lowest: int | None = None) -> str:
+        """The relation to run a query on whose answer lies in the rows WHERE selects (WHERE
+        uses plate, confidence and status only; LOWEST: only the LOWEST rows by confidence
+        matter): `results` itself for local roots, a view of only the row groups holding such
+        rows for object storage."""
+        if not self.remote:
+            return "results"
+        import pyarrow.dataset as pads
+
+        self._ensure_index()
+        params = dict(params or {})
+        cond = where
+        if lowest:  # rows tied with the last of the LOWEST count too
+            cond = (f"{where} AND confidence <= (SELECT max(confidence) FROM (SELECT confidence "
+                    f"FROM row_index WHERE {where} ORDER BY confidence LIMIT {int(lowest)}))")
+        rgs = [r[0] for r in self.con.execute(f"SELECT DISTINCT rg FROM row_index WHERE {cond} ORDER BY 1",
+                                              params).fetchall()]
+        ds = self._index_source
+        narrow = pads.FileSystemDataset([self._row_groups[i] for i in rgs], ds.schema, ds.format, ds.filesystem)
+        self.con.register("narrow_arrow", narrow)
+        return "narrow_arrow"
+
+    def plates(self) -> str:
+        """Where to look plates up: the in-memory index for object storage."""
+        if not self.remote:
+            return "results"
+        self._ensure_index()
+        return "row_index"
+
+
+def _fetch_arrow(rel) -> pa.Table:
+    # DuckDB 1.4+ calls it to_arrow_table(); older ones arrow().
+    for name in ("to_arrow_table", "arrow"):
+        fn = getattr(rel, name, None)
+        if fn is not None:
+            out = fn()
+            if isinstance(out, pa.RecordBatchReader):
+                out = out.read_all()
+            return out
+    raise LprRayError("this DuckDB cannot return Arrow tables")
+
+
+def _hive_keys(path: str, data_dir: str) -> list[str]:
+    rel = path[len(data_dir) + 1 :] if path.startswith(data_dir + "/") else path
+    return [seg.split("=", 1)[0] for seg in rel.split("/")[:-1] if "=" in seg]
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _open(results: str | Results) -> tuple[Results, bool]:
+    if isinstance(results, Results):
+        return results, False
+    return Results(results), True
+
+
+def _finish(table: pa.Table, as_pandas: bool):
+    return table.to_pandas() if as_pandas else table
+
+
+@dataclass
+class _Closing:
+    res: Results
+    owned: bool
+
+    def __enter__(self) -> Results:
+        return self.res
+
+    def __exit__(self, *exc) -> None:
+        if self.owned:
+            self.res.close()
+
+
+def _session(results: str | Results) -> _Closing:
+    res, owned = _open(results)
+    return _Closing(res, owned)
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def find_plates(
+    results: str | Results,
+    plate: str,
+    mode: str = "exact",
+    *,
+    limit: int | None = None,
+    as_pandas: bool = False,
+):
+    """Rows whose plate matches PLATE, best first.
+
+    - exact: the same text (case-insensitive; plates are stored upper-case).
+    - wildcard: `*` any run of characters, `?` one character (SQL `%` and `_` work too).
+    - fuzzy: within one edit (insert, delete or substitute a character), or the same after
+      mapping the usual OCR confusions (0/D/Q/O, 8/B, 1/I, 5/S, 2/Z). Extra columns: `match`
+      (exact, confusion or edit) and `edit_distance`; ranked by match, distance, confidence.
+    """
+    if mode not in MODES:
+        raise LprRayError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    text = plate.strip().upper()
+    if not text:
+        raise LprRayError("--plate is empty")
+    if mode == "wildcard" or (mode == "exact" and re.search(r"[*?%_]", text)):
+        mode = "wildcard"
+    lim = f" LIMIT {int(limit)}" if limit else ""
+    with _session(results) as res:
+        cols = res.listing_columns()
+        if mode == "exact":
+            params = {"p": text}
+            src = res.source("plate = $p", params)
+            q = f"SELECT {cols} FROM {src} WHERE plate = $p ORDER BY confidence DESC NULLS LAST, uri{lim}"
+        elif mode == "wildcard":
+            params = {"p": wildcard_to_like(text)}
+            src = res.source("plate LIKE $p", params)
+            q = f"SELECT {cols} FROM {src} WHERE plate LIKE $p ORDER BY plate, confidence DESC NULLS LAST, uri{lim}"
+        else:
+            return _finish(_fuzzy(res, text, cols, lim), as_pandas)
+        return _finish(res.sql(q, params), as_pandas)
+
+
+def _fuzzy(res: Results, text: str, cols: str, lim: str) -> pa.Table:
+    # Two passes so that the expensive work touches few rows. 1: over the plate column only,
+    # cheap filters first (length; then a regex on prefix or suffix: a plate within one edit
+    # of TEXT, or of its confusion class, keeps its first or last len//2 characters up to
+    # confusions), the edit distance only where the regex matched (CASE keeps DuckDB from
+    # reordering it first). 2: the rows of those plates (an IN filter, pushed into the scan).
+    k = len(text) // 2
+    pre = f"^{class_regex(text[:k])}|{class_regex(text[-k:])}$" if k else ""
+    params = {"q": text, "cls": class_regex(text), "n": len(text), "pre": pre}
+    plates = res.sql(
+        f"""
+        SELECT DISTINCT plate FROM {res.plates()}
+        WHERE plate IS NOT NULL AND length(plate) BETWEEN $n - 1 AND $n + 1
+            AND CASE WHEN regexp_matches(plate, $pre)
+                THEN levenshtein(plate, $q) <= 1 OR regexp_full_match(plate, $cls)
+                ELSE false END
+        """,
+        params,
+    ).column("plate").to_pylist()
+    if not plates:
+        plates = [None]  # an empty IN list is a syntax error; nothing equals NULL
+    marks = ", ".join(f"$p{i}" for i in range(len(plates)))
+    in_params = {f"p{i}": p for i, p in enumerate(plates)}
+    src = res.source(f"plate IN ({marks})", in_params)
+    params = {"q": text, "cls": params["cls"], **in_params}
+    return res.sql(
+        f"""
+        SELECT {cols}, levenshtein(plate, $q) AS edit_distance,
+            CASE WHEN plate = $q THEN 'exact'
+                 WHEN regexp_full_match(plate, $cls) THEN 'confusion' ELSE 'edit' END AS match
+        FROM {src} WHERE plate IN ({marks})
+        ORDER BY CASE match WHEN 'exact' THEN 0 WHEN 'confusion' THEN 1 ELSE 2 END,
+            edit_distance, confidence DESC NULLS LAST, uri{lim}
+        """,
+        params,
+    )
+
+
+def review(
+    results: str | Results,
+    threshold: float = 0.5,
+    *,
+    limit: int | None = 1000,
+    as_pandas: bool = False,
+):
+    """Reads (status ok or too_short) with confidence below THRESHOLD, lowest first, with their
+    image URIs, so a person can look at them. `limit=None` returns them all."""
+    lim = f" LIMIT {int(limit)}" if limit else ""
+    with _session(results) as res:
+        where = "status IN ('ok', 'too_short') AND confidence < $t"
+        params = {"t": float(threshold)}
+        src = res.source(where, params, lowest=limit)
+        q = f"SELECT {res.listing_columns()} FROM {src} WHERE {where} ORDER BY confidence, uri{lim}"
+        return _finish(res.sql(q, params), as_pandas)
+
+
+def _stats_select(low: float) -> str:
+    return f"""
+        count(*) AS rows,
+        count(*) FILTER (WHERE status = 'ok') AS ok,
+        count(*) FILTER (WHERE status = 'too_short') AS too_short,
+        count(*) FILTER (WHERE status NOT IN ('ok', 'too_short')) AS errors,
+        avg(confidence) FILTER (WHERE status = 'ok') AS mean_confidence,
+        count(*) FILTER (WHERE status IN ('ok', 'too_short') AND confidence < {float(low)}) AS low_confidence,
+        count(correct) AS labelled,
+        avg(CASE WHEN correct THEN 1.0 WHEN NOT correct THEN 0.0 END) AS accuracy,
+        min(processed_at) AS first_processed_at,
+        max(processed_at) AS last_processed_at"""
+
+
+def stats_per_run(results: str | Results, *, low: float = 0.5, as_pandas: bool = False):
+    """One row per run: counts by status, mean confidence of ok reads, reads under LOW,
+    labelled rows and full-plate accuracy, first/last processing time, model."""
+    with _session(results) as res:
+        q = (
+            f"SELECT run_id, any_value(model) AS model, {_stats_select(low)} "
+            "FROM results GROUP BY run_id ORDER BY first_processed_at, run_id"
+        )
+        return _finish(res.sql(q), as_pandas)
+
+
+def stats_per_partition(
+    results: str | Results,
+    by: Sequence[str] | None = None,
+    *,
+    low: float = 0.5,
+    as_pandas: bool = False,
+):
+    """The same statistics grouped by BY: partition columns (run_date, site, camera, date...),
+    any row column, or `day` (the UTC date of processed_at). Default: every partition column
+    of the results, else `day`."""
+    with _session(results) as res:
+        by = list(by) if by else (res.partition_columns or ["day"])
+        res.check_columns(by)
+        exprs = [
+            f"{UTC_DAY} AS day" if c == "day" and "day" not in res.columns else _ident(c)
+            for c in by
+        ]
+        keys = ", ".join(_ident(c) for c in by)
+        q = f"SELECT {', '.join(exprs)}, {_stats_select(low)} FROM results GROUP BY ALL ORDER BY {keys}"
+        return _finish(res.sql(q), as_pandas)
+
+
+def sql(results: str | Results, query: str, *, as_pandas: bool = False):
+    """Any DuckDB SQL over the view `results` (the committed rows)."""
+    with _session(results) as res:
+        return _finish(res.sql(query), as_pandas)
+
+
+# --------------------------------------------------------------------------- output helpers
+
+
+def write_csv(table: pa.Table, path: str) -> int:
+    """Write TABLE as CSV (lists joined with ';', timestamps ISO 8601); returns rows written."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(table.column_names)
+        for row in table.to_pylist():
+            w.writerow([_cell(v) for v in row.values()])
+    return table.num_rows
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list):
+        return ";".join(_cell(x) for x in v)
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return str(v)
+
+
+def format_table(table: pa.Table, *, max_rows: int = 50, max_width: int = 60) -> str:
+    """A plain-text table for terminals."""
+    names = table.column_names
+    rows = [[_short(_cell(v), max_width) for v in r.values()] for r in table.slice(0, max_rows).to_pylist()]
+    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
+    line = "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    if table.num_rows > max_rows:
+        out.append(f"... {table.num_rows - max_rows} more rows")
+    out.append(f"({table.num_rows} rows)")
+    return "\n".join(out)
+
+
+def _short(s: str, width: int) -> str:
+    if len(s) <= width:
+        return s
+    keep = width - 3
+    return s[: keep // 3] + "..." + s[-(keep - keep // 3) :]

@@ -1,0 +1,264 @@
+"""`lpr-ray query` and lpr_ray.query over a small hand-made results root (docs/LAYOUT.md),
+on local disk and on the local S3 server. Only committed files may show up."""
+
+from __future__ import annotations
+
+import csv
+import json
+import posixpath
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lpr_ray import query
+from lpr_ray.cli.main import main as cli_main
+from lpr_ray.pipeline.rows import SCHEMA
+from lpr_ray.storage import arrow_filesystem
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+TARGET = "7ABC123"
+CONFUSION_PAIRS = [("0", "D"), ("0", "Q"), ("8", "B"), ("1", "I"), ("5", "S"), ("2", "Z")]
+
+
+def _rows(run_id: str, plates, *, status="ok", start=T0, site_label=None) -> list[dict]:
+    out = []
+    for i, item in enumerate(plates):
+        plate, conf = item[:2]
+        label = item[2] if len(item) > 2 else None
+        st = status if plate is not None else "not_an_image"
+        if plate is not None and len(plate) < 3:
+            st = "too_short"
+        out.append(
+            dict(
+                uri=f"s3://archive/{run_id}/{i:04d}.jpg",
+                plate=plate,
+                confidence=conf,
+                char_confidences=[conf] * len(plate or ""),
+                status=st,
+                error=None if st == "ok" else "bad",
+                label=label,
+                correct=None if label is None or plate is None else plate == label,
+                width=96,
+                height=48,
+                model="lprnet@abc",
+                backend="onnxruntime",
+                run_id=run_id,
+                processed_at=start + timedelta(minutes=i),
+            )
+        )
+    return out
+
+
+def write_results_root(root: str, runs: list[dict], *, orphans: list[dict] = ()) -> None:
+    """Write a results root by hand: data files, a commit record per run, a summary per run.
+
+    Each run: {"run_id", "rows": [...], "partition": "run_date=.../site=..."}; orphans are data
+    files that no commit record names (a crashed run)."""
+    fs, base = arrow_filesystem(root)
+    if not root.startswith("s3://"):
+        fs.create_dir(base, recursive=True)
+
+    def write_json(rel: str, obj) -> None:
+        path = posixpath.join(base, rel)
+        fs.create_dir(posixpath.dirname(path), recursive=True)
+        with fs.open_output_stream(path) as f:
+            f.write(json.dumps(obj).encode())
+
+    def write_data(rel: str, rows: list[dict]) -> None:
+        path = posixpath.join(base, rel)
+        fs.create_dir(posixpath.dirname(path), recursive=True)
+        with fs.open_output_stream(path) as f:
+            pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), f)
+
+    for seq, run in enumerate(runs, start=1):
+        rid = run["run_id"]
+        rows = run["rows"]
+        half = max(1, len(rows) // 2)
+        files = []
+        for n, chunk in enumerate([rows[:half], rows[half:]]):
+            if chunk:
+                rel = f"data/{run['partition']}/{rid}-{n}.parquet"
+                write_data(rel, chunk)
+                files.append(rel)
+        by_status: dict[str, int] = {}
+        for r in rows:
+            by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+        write_json(
+            f"_commits/{seq:012d}.json",
+            {
+                "seq": seq,
+                "run_id": rid,
+                "committed_at": (T0 + timedelta(days=seq)).isoformat().replace("+00:00", "Z"),
+                "model": "lprnet@abc",
+                "files": files,
+                "ledger": f"_ledger/{rid}.parquet",
+                "rows": len(rows),
+                "by_status": by_status,
+            },
+        )
+        write_json(
+            f"_runs/{rid}/summary.json",
+            {"run_id": rid, "rows": len(rows), "seconds": 2.0, "plates_per_second": len(rows) / 2.0,
+             "by_status": by_status},
+        )
+    for o in orphans:
+        write_data(f"data/{o['partition']}/{o['run_id']}-0.parquet", o["rows"])
+
+
+def sample_runs() -> tuple[list[dict], list[dict]]:
+    run1 = _rows(
+        "run-a",
+        [
+            (TARGET, 0.95, TARGET),
+            ("7A8C123", 0.80, TARGET),  # B->8: confusion
+            ("7ABC12", 0.70),  # one deletion
+            ("7ABC1234", 0.60),  # one insertion
+            ("7ABX123", 0.55),  # one substitution
+            ("7A8CI23", 0.30, TARGET),  # two confusions (B->8, 1->I): distance 2, same class
+            ("9XYZ999", 0.99, "9XYZ998"),
+            ("9XY", 0.20),
+            ("AB", 0.10),  # too_short
+            (None, None),  # an error row
+        ],
+    )
+    pairs = [(f"K{a}M{a}P", f"K{b}M{b}P") for a, b in CONFUSION_PAIRS]
+    run2 = _rows(
+        "run-b",
+        [(stored, 0.4 + 0.01 * i) for i, (_, stored) in enumerate(pairs)] + [("5ABC999", 0.9)],
+        start=T0 + timedelta(days=1),
+    )
+    runs = [
+        {"run_id": "run-a", "rows": run1, "partition": "run_date=2026-03-01"},
+        {"run_id": "run-b", "rows": run2, "partition": "run_date=2026-03-02/site=lot7/camera=c1/date=2026-03-02"},
+    ]
+    orphan = _rows("run-crashed", [(TARGET, 0.99), ("ZZZ111", 0.01)], start=T0 + timedelta(days=2))
+    orphans = [{"run_id": "run-crashed", "rows": orphan, "partition": "run_date=2026-03-03"}]
+    return runs, orphans
+
+
+@pytest.fixture(scope="module")
+def local_root(tmp_path_factory) -> str:
+    root = str(tmp_path_factory.mktemp("results") / "plates")
+    runs, orphans = sample_runs()
+    write_results_root(root, runs, orphans=orphans)
+    return root
+
+
+@pytest.fixture(scope="module")
+def s3_root(s3) -> str:
+    root = f"s3://{s3.bucket}/query-test/plates"
+    runs, orphans = sample_runs()
+    write_results_root(root, runs, orphans=orphans)
+    return root
+
+
+@pytest.fixture(params=["local", "s3"])
+def root(request) -> str:
+    return request.getfixturevalue(f"{request.param}_root")
+
+
+def test_exact_wildcard_and_uncommitted_files(root):
+    exact = query.find_plates(root, TARGET)
+    assert exact.column("plate").to_pylist() == [TARGET]  # the orphan's TARGET is invisible
+    assert exact.column("uri").to_pylist() == ["s3://archive/run-a/0000.jpg"]
+    assert query.find_plates(root, TARGET.lower()).num_rows == 1
+    other = query.find_plates(root, "5ABC999").to_pylist()  # partition columns come along
+    assert [(r["run_date"], r["site"], r["camera"]) for r in other] == [("2026-03-02", "lot7", "c1")]
+
+    star = query.find_plates(root, "7abc*", mode="wildcard")
+    assert sorted(star.column("plate").to_pylist()) == sorted([TARGET, "7ABC12", "7ABC1234"])
+    # a wildcard in exact mode is a wildcard; '?' is one character; SQL's % and _ too
+    assert query.find_plates(root, "7ABC12?").column("plate").to_pylist() == [TARGET]
+    assert query.find_plates(root, "7ABC12_", mode="wildcard").column("plate").to_pylist() == [TARGET]
+    assert query.find_plates(root, "%999").column("plate").to_pylist() == ["5ABC999", "9XYZ999"]
+    everything = query.sql(root, "SELECT count(*) AS n FROM results")
+    assert everything.column("n")[0].as_py() == 10 + 7
+    assert "ZZZ111" not in query.sql(root, "SELECT plate FROM results").column("plate").to_pylist()
+
+
+def test_fuzzy(root):
+    got = query.find_plates(root, TARGET, mode="fuzzy", as_pandas=True)
+    matches = dict(zip(got["plate"], got["match"], strict=True))
+    assert matches == {
+        TARGET: "exact",
+        "7A8C123": "confusion",
+        "7A8CI23": "confusion",
+        "7ABC12": "edit",
+        "7ABC1234": "edit",
+        "7ABX123": "edit",
+    }
+    assert list(got["plate"][:3]) == [TARGET, "7A8C123", "7A8CI23"]  # exact, then confusions
+    assert got.set_index("plate").loc["7A8CI23", "edit_distance"] == 2
+    # edits are ranked by confidence
+    assert list(got["plate"][3:]) == ["7ABC12", "7ABC1234", "7ABX123"]
+    assert query.find_plates(root, "ZZZZZZZ", mode="fuzzy").num_rows == 0
+
+
+@pytest.mark.parametrize("pair", CONFUSION_PAIRS, ids=lambda p: "/".join(p))
+def test_fuzzy_confusion_pairs(local_root, pair):
+    a, b = pair
+    # stored K{b}M{b}P, queried with the other character (two substitutions: not one edit)
+    for queried, stored in [(f"K{a}M{a}P", f"K{b}M{b}P"), (f"K{b}M{b}P", f"K{b}M{b}P")]:
+        got = query.find_plates(local_root, queried, mode="fuzzy")
+        assert stored in got.column("plate").to_pylist(), (queried, got.column("plate").to_pylist())
+    other = {"0": "8", "8": "0", "1": "5", "5": "1", "2": "8"}[a]
+    miss = query.find_plates(local_root, f"K{other}M{other}P", mode="fuzzy").column("plate").to_pylist()
+    assert f"K{b}M{b}P" not in miss
+    assert query.canonical(b) == query.canonical(a)
+
+
+def test_review_and_csv(root, tmp_path):
+    low = query.review(root, threshold=0.5)
+    confs = low.column("confidence").to_pylist()
+    assert confs == sorted(confs) and all(c < 0.5 for c in confs)
+    assert "AB" in low.column("plate").to_pylist()  # too_short reads are reviewed
+    assert None not in low.column("plate").to_pylist()  # error rows are not reads
+    assert "ZZZ111" not in low.column("plate").to_pylist()  # uncommitted
+    two = query.review(root, threshold=0.5, limit=2)
+    assert two.column("uri").to_pylist() == low.column("uri").to_pylist()[:2]
+
+    out = tmp_path / "review.csv"
+    rc = cli_main(["query", "--results", root, "--review", "--threshold", "0.5", "--csv", str(out)])
+    assert rc == 0
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["uri"] for r in rows] == low.column("uri").to_pylist()
+    assert rows[0]["uri"].startswith("s3://archive/") and float(rows[0]["confidence"]) < 0.5
+
+
+def test_stats(root):
+    per_run = query.stats_per_run(root, as_pandas=True).set_index("run_id")
+    assert list(per_run.index) == ["run-a", "run-b"]
+    a = per_run.loc["run-a"]
+    assert (a["rows"], a["ok"], a["too_short"], a["errors"]) == (10, 8, 1, 1)
+    assert a["labelled"] == 4 and a["accuracy"] == pytest.approx(1 / 4)
+    per_part = query.stats_per_partition(root)
+    assert set(per_part.column_names) >= {"run_date", "site", "camera", "date", "rows"}
+    assert dict(zip(per_part.column("run_date").to_pylist(), per_part.column("rows").to_pylist(),
+                    strict=True)) == {"2026-03-01": 10, "2026-03-02": 7}
+    by_site = query.stats_per_partition(root, by=["site"]).to_pylist()
+    assert {r["site"]: r["rows"] for r in by_site} == {"lot7": 7, None: 10}
+    by_day = query.stats_per_partition(root, by=["day"]).column("rows").to_pylist()
+    assert by_day == [10, 7]
+    with pytest.raises(query.LprRayError, match="unknown column"):
+        query.stats_per_partition(root, by=["nope; DROP TABLE x"])
+
+
+def test_cli_prints_tables(local_root, capsys):
+    assert cli_main(["query", "--results", local_root, "--plate", TARGET, "--mode", "fuzzy"]) == 0
+    out = capsys.readouterr().out
+    assert "7A8CI23" in out and "confusion" in out and "(6 rows)" in out
+    assert cli_main(["query", "--results", local_root, "--stats", "run"]) == 0
+    assert "run-b" in capsys.readouterr().out
+    assert cli_main(["query", "--results", local_root, "--stats", "partition", "--by", "site"]) == 0
+    assert "lot7" in capsys.readouterr().out
+    assert cli_main(["query", "--results", local_root, "--plate", "7ABC*", "--limit", "1"]) == 0
+    assert "(1 rows)" in capsys.readouterr().out
+
+
+def test_empty_root(tmp_path):
+    empty = str(tmp_path / "nothing")
+    assert query.find_plates(empty, TARGET).num_rows == 0
+    assert query.stats_per_run(empty).num_rows == 0
