@@ -29,6 +29,9 @@ class RunConfig:
     actor_num_cpus: float | None = None  # None: derived; fractional so reads can run beside
     fetch_batch_size: int = 256  # objects per fetch + decode task
     fetch_threads: int = 16  # concurrent object reads inside one fetch task
+    # Fractional so that fetch tasks never fuse into the recogniser actors (Ray fuses stages
+    # with equal resources): decode then overlaps inference instead of alternating with it.
+    fetch_num_cpus: float = 0.5
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
     rows_per_file: int = 100_000  # at most, per file (~5-10 MB of Parquet)

@@ -78,7 +78,9 @@ def _dataset(ray, inputs: Inputs, cfg: RunConfig):
         ds = _manifest_dataset(ray, inputs)
         # No label column when there are no labels: Ray turns all-null string columns into
         # NaN or "nan" on the way to numpy; fetch_and_decode treats a missing column as nulls.
-        return ds.select_columns([c for c in ("uri", "label") if c in ds.columns()])
+        ds = ds.select_columns([c for c in ("uri", "label") if c in ds.columns()])
+        # A manifest file is one block per row group: split it so fetch tasks run in parallel.
+        return ds.repartition(target_num_rows_per_block=cfg.fetch_batch_size)
     table = inputs.table.select([c for c in ("uri", "label") if c in inputs.table.column_names])
     if "label" in table.column_names and table.column("label").null_count == table.num_rows:
         table = table.drop_columns(["label"])
@@ -126,7 +128,7 @@ def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_dat
             "max_pixels": cfg.max_pixels,
             "max_bytes": cfg.max_bytes,
         },
-        num_cpus=1,
+        num_cpus=cfg.fetch_num_cpus,
     )
     return ds.map_batches(
         Recognizer,
