@@ -13,7 +13,6 @@ cluster nodes' environment or instance roles, never from the entrypoint or runti
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -21,26 +20,7 @@ import sys
 # installed on the cluster image.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from lpr_ray.cli.run import EPILOG, add_run_arguments, execute  # noqa: E402
-from lpr_ray.errors import LprRayError  # noqa: E402
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="jobs/scheduled_archive.py",
-        description="Scheduled incremental recognition run (Ray job): new and changed objects only.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_run_arguments(parser)
-    args = parser.parse_args(argv)
-    args.incremental = True
-    try:
-        return execute(args)
-    except LprRayError as exc:
-        print(f"scheduled_archive: error: {exc}", file=sys.stderr)
-        return 2
-
+from lpr_ray.cli.run import job_main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(job_main("jobs/scheduled_archive.py", "Scheduled incremental recognition run (Ray job): new and changed objects only.", incremental=True))

@@ -95,3 +95,23 @@ def register(sub) -> None:
     )
     add_run_arguments(p)
     p.set_defaults(func=execute)
+
+
+def job_main(prog: str, description: str, argv: list[str] | None = None, *, incremental: bool = False) -> int:
+    """The body of the `ray job submit` entrypoints in jobs/: same options as `lpr-ray run`."""
+    import sys
+
+    from lpr_ray.errors import LprRayError
+
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_run_arguments(parser)
+    args = parser.parse_args(argv)
+    if incremental:
+        args.incremental = True
+    try:
+        return execute(args)
+    except LprRayError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
