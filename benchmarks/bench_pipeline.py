@@ -47,6 +47,12 @@ def plain_loop(uris: list[str], backend, characters, batch_size: int) -> int:
     return n_rows
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its reaped children (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=4000)
@@ -105,20 +111,26 @@ def main() -> None:
         results["  of which: decode + resize only"] = len(uris) / (time.perf_counter() - t)
         # 2. plain loop
         best = []
+        weed = s3._proc.pid
+        server_cpu = {}
         for _ in range(args.repeat):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu_seconds(weed)
             n = plain_loop(uris, backend, spec.charset.characters, args.batch_size)
             best.append(n / (time.perf_counter() - t))
+            server_cpu["plain loop"] = (cpu_seconds(weed) - c) / n * 1000
         results["plain loop (S3 read + decode + infer)"] = max(best)
-        # 3. Ray job; Ray started beforehand so its start-up is not counted (it is paid
-        # once per cluster, not per job).
+        # 3. Ray job; Ray started beforehand and the best of the runs kept, so that Ray's
+        # start-up (worker processes, paid once per cluster, not per job) is not counted.
         connect_ray()
         runs = []
-        for i in range(max(1, args.repeat - 1)):
+        for i in range(max(2, args.repeat)):
+            c = cpu_seconds(weed)
             summary = run_job(
                 RunConfig(input="s3://bench/manifest.parquet", output=f"s3://bench/out{i}", model=args.model)
             )
             runs.append(summary.plates_per_second)
+            server_cpu["Ray job"] = (cpu_seconds(weed) - c) / summary.rows * 1000
+            print(f"Ray job run {i}: {summary.plates_per_second:.0f} plates/s, timings {summary.timings}")
         results["Ray job (S3 -> Parquet in S3)"] = max(runs)
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -129,6 +141,8 @@ def main() -> None:
     print(f"|{'-' * 42}|{'-' * 11}|{'-' * 15}|")
     for name, v in results.items():
         print(f"| {name:40} | {v:9.0f} | {v / loop:12.2f}x |")
+    print("\nS3 server (SeaweedFS, same 2 cores) CPU per object: "
+          + ", ".join(f"{k} {v:.2f} ms" for k, v in server_cpu.items()))
 
 
 if __name__ == "__main__":

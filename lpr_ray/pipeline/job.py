@@ -73,6 +73,17 @@ def _manifest_dataset(ray, inputs: Inputs):
     return ray.data.read_csv(path, filesystem=fs)
 
 
+def _manifest_rows(ray, inputs: Inputs) -> int:
+    """Rows of a manifest: from the Parquet footer (no Ray job), else counted by Ray."""
+    if inputs.manifest_format == "parquet":
+        import pyarrow.parquet as pq
+
+        fs, path = arrow_filesystem(inputs.uri)
+        with fs.open_input_file(path) as f:
+            return pq.ParquetFile(f).metadata.num_rows
+    return _manifest_dataset(ray, inputs).count()
+
+
 def _dataset(ray, inputs: Inputs, cfg: RunConfig):
     if inputs.table is None:
         ds = _manifest_dataset(ray, inputs)
@@ -327,7 +338,7 @@ def run_job(cfg: RunConfig) -> Summary:
     _crash_point("after_write")
     count = inputs.count
     if count is None:
-        count = _dataset(ray, inputs, cfg).count()
+        count = _manifest_rows(ray, inputs)
     files = run_files(cfg.output, cfg.run_id, prefix=f"{DATA_DIR}/run_date={run_date}")
     summary = summarize(cfg.output, cfg.run_id, inputs=count, seconds=time.perf_counter() - t0, files=files)
     if summary.rows != count or (cfg.incremental and summary.distinct_uris != count):
