@@ -20,20 +20,17 @@ from lpr_ray.image import (
 from lpr_ray.storage import arrow_filesystem, is_local
 
 
-def _fs_for(uri: str):
-    # One filesystem per scheme/bucket, cached per worker process.
+def _fs_and_path(uri: str):
+    """(filesystem, path) of an object; one filesystem per scheme/bucket, cached per process."""
     if is_local(uri):
-        return arrow_filesystem("/")
+        return arrow_filesystem("/")[0], uri.removeprefix("file://")
     scheme, rest = uri.split("://", 1)
-    return arrow_filesystem(f"{scheme}://{rest.split('/', 1)[0]}")
+    return arrow_filesystem(f"{scheme}://{rest.split('/', 1)[0]}")[0], rest
 
 
 def read_object(uri: str, max_bytes: int) -> tuple[bytes | None, str | None, str | None]:
     """(data, status, error): status is None on success."""
-    fs, _ = _fs_for(uri)
-    path = uri.split("://", 1)[1] if "://" in uri and not uri.startswith("file://") else uri
-    if uri.startswith("file://"):
-        path = uri[len("file://") :]
+    fs, path = _fs_and_path(uri)
     try:
         with fs.open_input_stream(path) as f:
             data = f.read(max_bytes + 1)
