@@ -28,6 +28,16 @@ def _fp16_tensor(t: TensorProto) -> TensorProto:
     return numpy_helper.from_array(out, t.name)
 
 
+
+def _rename(graph, old: str, new: str, *, outputs: bool) -> None:
+    """Point every node input (and, with outputs=True, node output) named `old` at `new`."""
+    for node in graph.node:
+        fields = (node.input, node.output) if outputs else (node.input,)
+        for names in fields:
+            for j, name in enumerate(names):
+                if name == old:
+                    names[j] = new
+
 def _keep_float32_names(graph: onnx.GraphProto) -> set[str]:
     keep = set()
     for node in graph.node:
@@ -67,23 +77,14 @@ def convert_to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
         if inp.name in init_names or inp.type.tensor_type.elem_type != TensorProto.FLOAT:
             continue
         inner = f"{inp.name}__fp16"
-        for node in graph.node:
-            for j, name in enumerate(node.input):
-                if name == inp.name:
-                    node.input[j] = inner
+        _rename(graph, inp.name, inner, outputs=False)
         new_nodes.append(helper.make_node("Cast", [inp.name], [inner], to=TensorProto.FLOAT16, name=f"{inner}_cast"))
     out_nodes = []
     for out in graph.output:
         if out.type.tensor_type.elem_type != TensorProto.FLOAT:
             continue
         inner = f"{out.name}__fp16"
-        for node in graph.node:
-            for j, name in enumerate(node.output):
-                if name == out.name:
-                    node.output[j] = inner
-            for j, name in enumerate(node.input):  # an output may also feed other nodes
-                if name == out.name:
-                    node.input[j] = inner
+        _rename(graph, out.name, inner, outputs=True)  # an output may also feed other nodes
         out_nodes.append(helper.make_node("Cast", [inner], [out.name], to=TensorProto.FLOAT, name=f"{inner}_cast"))
     nodes = new_nodes + list(graph.node) + out_nodes
     del graph.node[:]
