@@ -194,3 +194,41 @@ def test_separators_between_groups_never_reach_the_label():
         changed += sep != text
         assert formats.label_of(sep) == formats.label_of(text)
     assert changed > 200  # stickers, dots, stars between the groups are common
+
+
+def test_california_serials_use_the_letter_i():
+    """California issues serials with I (6XIU641, 7CID930 in us_real_val); a generator that
+    left it to vanity plates taught the model to read the serif I as T."""
+    import random
+
+    from lpr_ray.synth import formats, styles
+
+    ca = next(s for s in styles.STYLES if s.name == "california")
+    r = random.Random(0)
+    texts = [formats.random_text(styles.pick_pattern(ca, r), r) for _ in range(3000)]
+    letters = "".join(c for t in texts for c in t if c.isalpha())
+    assert letters.count("I") > len(letters) / 40
+    assert "O" not in letters and "Q" not in letters
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_marks_beside_the_serial_stay_beside_it(seed):
+    """Stacked small characters and the access symbol are drawn left or right of the serial,
+    never over it: the label does not name them, so they must not cover a character."""
+    import random
+
+    from lpr_ray.synth import canvas as pc
+    from lpr_ray.synth import marks
+
+    x, y, h = 40, 30, 50  # the serial's left edge, top and height
+    for draw in (marks.stacked_marks, marks.wheelchair):
+        canvas = np.zeros((pc.PLATE_H, pc.PLATE_W, 3), np.float32)
+        r = random.Random(seed)
+        span = x - 4
+        if draw is marks.stacked_marks:
+            draw(canvas, span / 2, y, span, h, (255, 255, 255), r)
+        else:
+            draw(canvas, span / 2, y + h / 2, min(span * 0.95, h * 0.9), (255, 255, 255), r)
+        inked = np.flatnonzero(canvas.max(axis=(0, 2)) > 0)
+        assert inked.size > 0, draw.__name__
+        assert inked.max() < x, (draw.__name__, inked.max())

@@ -12,8 +12,10 @@ from __future__ import annotations
 import random
 
 DIGITS = "0123456789"
-# Most states skip I, O and Q in serial plates; they still appear (vanity, older series).
-LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+# Most states skip O and Q in serial plates (they still appear on vanity plates). I is
+# skipped by many states but not by California, whose serif I is read as T by a model
+# that rarely saw one.
+LETTERS = "ABCDEFGHIJKLMNPRSTUVWXYZ"
 LETTERS_ALL = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SEPARATORS = " -*#."
 

@@ -30,7 +30,7 @@ class Style:
     text_colours: tuple[tuple[int, int, int], ...] = (NAVY,)
     backgrounds: tuple[tuple[int, int, int], ...] = (WHITE_BG,)
     slogans: tuple[str, ...] = ()
-    graphics: tuple[str, ...] = ()  # see render._graphic: "mountains", "sun", "sunset", ...
+    graphics: tuple[str, ...] = ()  # see background.graphic: "mountains", "sun", "sunset", ...
     vanity: float = 0.03
     corner_stickers: float = 0.6
     extra: dict = field(default_factory=dict)

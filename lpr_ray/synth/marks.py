@@ -1,0 +1,271 @@
+"""Things on a plate that are not serial characters: registration stickers, emblems, bolts,
+frames, the access symbol and small stacked print. Real plates carry them next to and
+between the character groups; a model that never saw them reads them as characters.
+"""
+
+from __future__ import annotations
+
+import random
+
+import cv2
+import numpy as np
+
+from lpr_ray.synth import canvas as pc
+from lpr_ray.synth import fonts, styles
+
+
+def small_marks(canvas: np.ndarray, x0: int, y0: int, x1: int, y1: int, r: random.Random) -> None:
+    """Tiny print on a sticker: a month, a year, a bar code line."""
+    w, h = x1 - x0, y1 - y0
+    if w < 4 or h < 4:
+        return
+    ink = (25, 25, 30) if r.random() < 0.8 else (240, 240, 240)
+    if r.random() < 0.6:
+        txt = r.choice(("25", "26", "24", "27", "JUL", "MAR", "2025", "MO", "11", "3", "DEC"))
+        tm = fonts.text_mask(r.choice(fonts.SMALL_FONTS), txt, 24)
+        tm = pc.fit(tm, h * r.uniform(0.35, 0.6), w * 0.9)
+        pc.paint(
+            canvas, tm, x0 + (w - tm.shape[1]) // 2, y0 + r.randint(0, max(0, h - tm.shape[0])), ink
+        )
+    else:
+        for _ in range(r.randint(1, 3)):
+            yy = y0 + r.randint(1, max(1, h - 2))
+            cv2.line(canvas, (x0 + 1, yy), (x1 - 2, yy), ink, 1)
+
+
+def emblem(canvas: np.ndarray, cx: float, cy: float, s: float, colour, r: random.Random) -> None:
+    """A small state graphic: an outline-like blob, a ring, a star, a bird-ish shape."""
+    kind = r.random()
+    if kind < 0.4:  # state outline: a lumpy polygon
+        n = r.randint(5, 9)
+        ang = np.sort(np.array([r.uniform(0, 2 * np.pi) for _ in range(n)]))
+        rad = np.array([r.uniform(0.3, 0.55) for _ in range(n)]) * s
+        pts = np.stack([cx + rad * np.cos(ang) * r.uniform(0.7, 1.2), cy + rad * np.sin(ang)], 1)
+        cv2.fillPoly(canvas, [np.round(pts * 4).astype(np.int32)], colour, cv2.LINE_AA, shift=2)
+    elif kind < 0.65:  # ring or filled disc with a lighter centre
+        rad = max(2, round(s * r.uniform(0.3, 0.5)))
+        cv2.circle(canvas, (round(cx), round(cy)), rad, colour, -1, cv2.LINE_AA)
+        if r.random() < 0.6:
+            inner = pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
+            cv2.circle(canvas, (round(cx), round(cy)), max(1, rad * 2 // 3), inner, -1, cv2.LINE_AA)
+    elif kind < 0.85:
+        st = cv2.resize(fonts.star_mask(), (max(3, round(s)),) * 2)
+        pc.paint(canvas, st, round(cx - st.shape[1] / 2), round(cy - st.shape[0] / 2), colour)
+    else:  # a shield / keystone
+        w, h = s * r.uniform(0.5, 0.8), s * r.uniform(0.7, 1.0)
+        pts = np.array(
+            [
+                [cx - w / 2, cy - h / 2],
+                [cx + w / 2, cy - h / 2],
+                [cx + w * 0.35, cy + h / 2],
+                [cx - w * 0.35, cy + h / 2],
+            ]
+        )
+        cv2.fillPoly(canvas, [np.round(pts * 4).astype(np.int32)], colour, cv2.LINE_AA, shift=2)
+
+
+def sticker(canvas: np.ndarray, cx: float, cy: float, w: float, h: float, r: random.Random) -> None:
+    colour = pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
+    x0, y0 = round(cx - w / 2), round(cy - h / 2)
+    x1, y1 = round(cx + w / 2), round(cy + h / 2)
+    cv2.rectangle(canvas, (x0, y0), (x1, y1), colour, -1)
+    if r.random() < 0.3:  # a darker border
+        cv2.rectangle(canvas, (x0, y0), (x1, y1), pc.mix(colour, (0, 0, 0), 0.5), 1)
+    if r.random() < 0.7:
+        small_marks(
+            canvas, max(0, x0 + 1), max(0, y0 + 1), min(pc.PLATE_W, x1), min(pc.PLATE_H, y1), r
+        )
+
+
+def slot_object(
+    canvas: np.ndarray, cx: float, cy: float, h: float, room: float, ink, r: random.Random
+) -> None:
+    """What fills a '#' slot `room` pixels wide: a registration sticker (often with tiny
+    print) or an emblem."""
+    s = h * r.uniform(0.45, 0.85)
+    kind = r.random()
+    if kind < 0.5:
+        w = min(s * r.uniform(0.55, 1.1), room * r.uniform(0.8, 1.0))
+        sticker(canvas, cx, cy + r.uniform(-0.1, 0.1) * h, w, s, r)
+    elif kind < 0.6:
+        colour = pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
+        rad = round(min(s, room) / 2)
+        cv2.circle(canvas, (round(cx), round(cy)), rad, colour, -1, cv2.LINE_AA)
+    else:
+        colour = ink if r.random() < 0.5 else pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
+        emblem(canvas, cx, cy, min(s, room * 1.1), colour, r)
+
+
+def side_objects(canvas: np.ndarray, x: int, y: int, w: int, h: int, ink, r: random.Random) -> None:
+    """Things left and right of the serial, at its height: bolts, stickers, emblems, the
+    plate's or frame's edge, a sliver of a neighbouring glyph where the frame cuts in."""
+    for side in (0, 1):
+        if r.random() < 0.3:
+            continue
+        space = x if side == 0 else pc.PLATE_W - (x + w)
+        gap = r.uniform(0.03, 0.12) * h
+        span = max(3.0, space - gap)  # room between the plate edge and the serial
+        cx = span / 2 if side == 0 else pc.PLATE_W - span / 2
+        cy = y + h * r.uniform(0.2, 0.8)
+        kind = r.random()
+        if kind < 0.12:  # small characters stacked in a column: "DP", "DV", a year
+            stacked_marks(canvas, cx, y, span, h, ink, r)
+        elif kind < 0.2 and side == 0:  # the disabled-parking symbol left of the serial
+            wheelchair(canvas, cx, cy, min(span * 0.95, h * r.uniform(0.55, 0.95)), ink, r)
+        elif kind < 0.38:  # a bolt, maybe half hidden by the frame
+            rad = max(2, round(min(span * 0.5, r.uniform(0.08, 0.16) * h)))
+            colour = pc.jitter_colour(
+                r.choice(((170, 170, 175), (90, 90, 95), (200, 190, 150), (40, 40, 40))), r
+            )
+            c = (round(cx), round(cy))
+            cv2.circle(canvas, c, rad, colour, -1, cv2.LINE_AA)
+            cv2.circle(
+                canvas,
+                (c[0] - rad // 3, c[1] - rad // 3),
+                max(1, rad // 3),
+                (235, 235, 235),
+                -1,
+                cv2.LINE_AA,
+            )
+            if r.random() < 0.4:  # a slot in the screw head
+                cv2.line(canvas, (c[0] - rad + 1, c[1]), (c[0] + rad - 1, c[1]), (30, 30, 30), 1)
+        elif kind < 0.58:  # a sticker, portrait or landscape
+            sw = min(span * 0.9, h * r.uniform(0.25, 0.6))
+            sticker(canvas, cx, cy, max(3.0, sw), h * r.uniform(0.25, 0.6), r)
+        elif kind < 0.74:
+            colour = ink if r.random() < 0.5 else pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
+            emblem(canvas, cx, cy, min(span * 1.1, h * r.uniform(0.35, 0.7)), colour, r)
+        elif kind < 0.91:  # a vertical bar: frame edge, plate border, a shadow line
+            t = max(1, round(r.uniform(0.01, 0.04) * pc.PLATE_W))
+            bx = round(r.uniform(0.0, max(0.0, span - t - 1)))
+            bx = bx if side == 0 else pc.PLATE_W - bx - t
+            colour = pc.jitter_colour(r.choice(pc.FRAME_COLOURS + ((ink),)), r, 10)
+            y0 = round(r.uniform(0.0, 0.3) * pc.PLATE_H)
+            y1 = pc.PLATE_H - round(r.uniform(0.0, 0.3) * pc.PLATE_H)
+            canvas[y0:y1, bx : bx + t] = colour
+        else:  # a sliver of a glyph cut by the frame
+            face = r.choice([f for f, _ in fonts.SERIAL_FONTS])
+            g = fonts.glyph(face, r.choice("0123456789ABCDEFHKLMNPRSTUVWXYZ"))
+            g = pc.fit(g, h, pc.PLATE_W)
+            keep = max(1, round(g.shape[1] * r.uniform(0.1, 0.3)))
+            if side == 0:
+                g = g[:, g.shape[1] - keep :]
+                pc.paint(canvas, g, 0, y, pc.mix(ink, canvas[pc.PLATE_H // 2, 0], 0.2))
+            else:
+                g = g[:, :keep]
+                pc.paint(
+                    canvas, g, pc.PLATE_W - keep, y, pc.mix(ink, canvas[pc.PLATE_H // 2, -1], 0.2)
+                )
+
+
+def stacked_marks(
+    canvas: np.ndarray, cx: float, y: int, span: float, h: int, ink, r: random.Random
+) -> None:
+    """Two or three small characters one above the other beside the serial, as on
+    disabled-veteran, dealer or old-series plates: printed, but not part of the serial."""
+    text = r.choice(("DP", "DV", "DP", "MC", "59", "24", "PH", "DL", "TR", "DPV", "CO"))
+    n = len(text)
+    ch_h = h * r.uniform(0.8, 0.95) / n
+    face = r.choice([f for f, _ in fonts.SERIAL_FONTS])
+    colour = ink if r.random() < 0.8 else pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
+    top = y + (h - ch_h * n) / 2
+    for i, c in enumerate(text):
+        g = pc.fit(fonts.glyph(face, c), ch_h * 0.85, max(2.0, span * 0.9))
+        pc.paint(canvas, g, round(cx - g.shape[1] / 2), round(top + i * ch_h), colour)
+
+
+def wheelchair(canvas: np.ndarray, cx: float, cy: float, s: float, ink, r: random.Random) -> None:
+    """The International Symbol of Access: a figure in a wheelchair, white on a blue square
+    or drawn in the serial's ink (California and Texas disabled-person plates)."""
+    s = max(6.0, s)
+    on_square = r.random() < 0.6
+    if on_square:
+        blue = pc.jitter_colour(r.choice(((25, 75, 170), (30, 60, 140), (20, 90, 190))), r, 12)
+        x0, y0 = round(cx - s / 2), round(cy - s / 2)
+        cv2.rectangle(canvas, (x0, y0), (round(x0 + s), round(y0 + s)), blue, -1)
+        colour = (240.0, 240.0, 240.0)
+    else:
+        colour = ink
+    t = max(1, round(s * 0.09))
+    u = s / 10.0  # the figure on a 10 x 10 grid centred on (cx, cy)
+
+    def p(x: float, y: float) -> tuple[int, int]:
+        return round(cx + (x - 5) * u), round(cy + (y - 5) * u)
+
+    cv2.circle(canvas, p(4.2, 1.6), max(1, round(0.9 * u)), colour, -1, cv2.LINE_AA)  # head
+    cv2.polylines(
+        canvas,
+        [np.array([p(4.0, 3.0), p(4.2, 6.0), p(6.6, 6.0), p(7.6, 8.4)], np.int32)],
+        False,
+        colour,
+        t,
+        cv2.LINE_AA,
+    )  # back, seat and leg
+    cv2.line(canvas, p(4.1, 4.4), p(6.2, 4.4), colour, t, cv2.LINE_AA)  # arm
+    cv2.ellipse(
+        canvas,
+        p(4.0, 7.0),
+        (max(2, round(2.6 * u)),) * 2,
+        0,
+        200,
+        520 - 60,
+        colour,
+        t,
+        cv2.LINE_AA,
+    )  # the wheel, open at the top right
+
+
+def corner_stickers(canvas: np.ndarray, r: random.Random) -> None:
+    for side in (0, 1):
+        if r.random() < 0.75:
+            w = round(r.uniform(0.08, 0.15) * pc.PLATE_W)
+            h = round(r.uniform(0.1, 0.18) * pc.PLATE_H)
+            x = round(r.uniform(0.02, 0.08) * pc.PLATE_W)
+            x = x if side == 0 else pc.PLATE_W - x - w
+            y = round(r.uniform(0.02, 0.08) * pc.PLATE_H)
+            canvas[y : y + h, x : x + w] = pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
+            if r.random() < 0.6:
+                canvas[y + h // 3 : y + h // 3 + max(1, h // 5), x + 2 : x + w - 2] = (30, 30, 30)
+
+
+def frame(canvas: np.ndarray, r: random.Random) -> None:
+    colour = pc.jitter_colour(r.choice(pc.FRAME_COLOURS), r, 10)
+    t = max(1, round(r.uniform(0.01, 0.05) * pc.PLATE_H))
+    top = max(t, round(r.uniform(0.0, 0.12) * pc.PLATE_H)) if r.random() < 0.5 else t
+    bottom = round(r.uniform(0.08, 0.2) * pc.PLATE_H) if r.random() < 0.7 else t
+    canvas[:top] = colour
+    canvas[pc.PLATE_H - bottom :] = colour
+    canvas[:, :t] = colour
+    canvas[:, pc.PLATE_W - t :] = colour
+    if bottom > 0.09 * pc.PLATE_H and r.random() < 0.7:
+        tm = fonts.text_mask(r.choice(fonts.SMALL_FONTS), r.choice(styles.FRAME_TEXTS), 24)
+        tm = pc.fit(tm, bottom * r.uniform(0.45, 0.75), pc.PLATE_W * 0.8)
+        ink = (235, 235, 235) if sum(colour) < 300 else (25, 25, 25)
+        pc.paint(
+            canvas,
+            tm,
+            (pc.PLATE_W - tm.shape[1]) // 2 + r.randint(-8, 8),
+            pc.PLATE_H - bottom + (bottom - tm.shape[0]) // 2,
+            pc.jitter_colour(ink, r),
+        )
+
+
+def bolts(canvas: np.ndarray, r: random.Random) -> None:
+    rad = max(2, round(r.uniform(0.025, 0.045) * pc.PLATE_W))
+    colour = pc.jitter_colour(
+        r.choice(((170, 170, 175), (90, 90, 95), (200, 190, 150), (40, 40, 40))), r
+    )
+    y = round(r.uniform(0.07, 0.16) * pc.PLATE_H)
+    ys = (y,) if r.random() < 0.7 else (y, pc.PLATE_H - y)
+    for yy in ys:
+        for x in (0.2, 0.8):
+            cx = round((x + r.uniform(-0.03, 0.03)) * pc.PLATE_W)
+            cv2.circle(canvas, (cx, yy), rad, colour, -1, cv2.LINE_AA)
+            cv2.circle(
+                canvas,
+                (cx - rad // 3, yy - rad // 3),
+                max(1, rad // 3),
+                (235, 235, 235),
+                -1,
+                cv2.LINE_AA,
+            )
