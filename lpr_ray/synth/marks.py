@@ -136,16 +136,18 @@ def side_objects(canvas: np.ndarray, x: int, y: int, w: int, h: int, ink, r: ran
             colour = ink if r.random() < 0.5 else pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
             emblem(canvas, cx, cy, min(span * 1.1, h * r.uniform(0.35, 0.7)), colour, r)
         elif kind < 0.91:  # a vertical bar: frame edge, plate border, a shadow line
+            # Never in the serial's ink right beside it: that is a 1 or an I in a sans face,
+            # and a model taught to ignore it drops real ones at the plate's ends.
             t = max(1, round(r.uniform(0.01, 0.04) * pc.PLATE_W))
-            bx = round(r.uniform(0.0, max(0.0, span - t - 1)))
+            bx = round(r.uniform(0.0, max(0.0, span - t - 1 - 0.3 * h)))
             bx = bx if side == 0 else pc.PLATE_W - bx - t
-            colour = pc.jitter_colour(r.choice(pc.FRAME_COLOURS + ((ink),)), r, 10)
+            colour = pc.jitter_colour(r.choice(pc.FRAME_COLOURS), r, 10)
             y0 = round(r.uniform(0.0, 0.3) * pc.PLATE_H)
             y1 = pc.PLATE_H - round(r.uniform(0.0, 0.3) * pc.PLATE_H)
             canvas[y0:y1, bx : bx + t] = colour
         else:  # a sliver of a glyph cut by the frame
             face = r.choice([f for f, _ in fonts.SERIAL_FONTS])
-            g = fonts.glyph(face, r.choice("0123456789ABCDEFHKLMNPRSTUVWXYZ"))
+            g = fonts.glyph(face, r.choice("023456789ABCDEFHKLMNPRSTUVWXYZ"))
             g = pc.fit(g, h, pc.PLATE_W)
             keep = max(1, round(g.shape[1] * r.uniform(0.1, 0.3)))
             if side == 0:
