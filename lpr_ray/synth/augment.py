@@ -14,6 +14,11 @@ import cv2
 import numpy as np
 
 MIN_W, MAX_W = 35, 330
+# Readability floors. Real labelled crops are readable by a person (us_real_val: 50 px wide
+# at the least); a synthetic plate that is not only teaches the model to guess, and makes
+# held-out synthetic accuracy measure the generator instead of the model.
+MIN_READABLE_W = 46  # effective width after a low-resolution capture
+MIN_CONTRAST_KEPT = 0.3  # share of the serial's contrast left after contrast, haze, dusk
 
 SURROUNDS = (
     (20, 20, 22),
@@ -164,7 +169,7 @@ def camera(
     # Optics and motion.
     if r.random() < 0.15 + 0.4 * s:  # captured at lower resolution, upscaled later
         f = 1.0 - r.uniform(0.2, 0.6) * (0.4 + s)
-        sw = max(min(out_w, 38), round(out_w * f))  # below ~38 px wide nothing is readable
+        sw = max(min(out_w, MIN_READABLE_W), round(out_w * f))
         sh = max(4, round(out_h * sw / out_w))
         small = cv2.resize(out, (sw, sh), interpolation=cv2.INTER_AREA)
         out = cv2.resize(
@@ -182,6 +187,7 @@ def camera(
     # Exposure, contrast, colour cast, haze.
     gain = min(1.35, math.exp(r.gauss(-0.1, 0.3) - 0.5 * s * r.random()))
     contrast = 1.05 - r.uniform(0.0, 0.6) * (0.3 + s)
+    kept = contrast  # share of the serial's contrast that survives, tracked to keep_floor
     mean = sum(cv2.mean(out)[:3]) / 3.0
     out = (out - mean) * contrast + mean * gain
     cast = np.array([r.uniform(0.92, 1.08) for _ in range(3)], np.float32)
@@ -193,17 +199,27 @@ def camera(
         out += (grey - out) * r.uniform(0.2, 0.75)
     if r.random() < 0.3:
         haze = np.float32(r.uniform(80, 190))
-        out += (haze - out) * r.uniform(0.05, 0.35) * (0.5 + s)
+        h = r.uniform(0.05, 0.35) * (0.5 + s)
+        out += (haze - out) * h
+        kept *= 1 - h
     if r.random() < 0.15:  # dusk or an overcast car park: grey-blue, flat, often dark
         grey = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)
         m = float(cv2.mean(grey)[0])
-        grey = (grey - m) * r.uniform(0.5, 0.85) + m * r.uniform(0.45, 0.95)
+        c = r.uniform(0.5, 0.85)
+        grey = (grey - m) * c + m * r.uniform(0.45, 0.95)
+        kept *= c
         tint = np.array(
             (r.uniform(0.82, 0.95), r.uniform(0.9, 1.0), r.uniform(1.0, 1.15)), np.float32
         )
         out = grey[..., None] * tint
+    if kept < MIN_CONTRAST_KEPT:  # the effects piled up: no labeller could read this
+        m = np.float32(sum(cv2.mean(out)[:3]) / 3.0)
+        out = (out - m) * np.float32(MIN_CONTRAST_KEPT / kept) + m
+        kept = MIN_CONTRAST_KEPT
     _keep_readable(out, r.uniform(22, 50))
-    noise = r.uniform(0.5, 3.0) + 8.0 * s * r.random()
+    # Noise stays below about a third of what is left of the ink-to-plate contrast (at
+    # least 90 grey levels when drawn).
+    noise = min(r.uniform(0.5, 3.0) + 8.0 * s * r.random(), 30.0 * kept)
     if noise > 1:
         out += g.standard_normal(out.shape, dtype=np.float32) * np.float32(noise)
 
