@@ -232,3 +232,18 @@ def test_marks_beside_the_serial_stay_beside_it(seed):
         inked = np.flatnonzero(canvas.max(axis=(0, 2)) > 0)
         assert inked.size > 0, draw.__name__
         assert inked.max() < x, (draw.__name__, inked.max())
+
+
+def test_every_serial_face_draws_a_serifed_i():
+    """Plates serif the I so that it is not a 1: ink across the top and bottom of the cap
+    is much wider than the stem in every face the generator draws serials in."""
+    from lpr_ray.synth import fonts, plate_font
+
+    faces = [f for f, _ in fonts.SERIAL_FONTS]
+    faces += [f"{plate_font.PREFIX}{s}:1:{j}" for s in (0, 4) for j in range(plate_font.JITTERS)]
+    for face in faces:
+        g = fonts.glyph(face, "I") > 0.5
+        stem = g[g.shape[0] // 2].sum()
+        top = max(g[r].sum() for r in range(2, 6))
+        bottom = max(g[r].sum() for r in range(fonts.ATLAS_H - 2, fonts.ATLAS_H + 2))
+        assert top >= 1.8 * stem and bottom >= 1.8 * stem, (face, stem, top, bottom)

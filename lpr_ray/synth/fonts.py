@@ -86,7 +86,23 @@ def glyph(name: str, ch: str) -> np.ndarray:
     cols = np.flatnonzero(a.max(axis=0) > 0.1)
     if cols.size:
         a = a[:, cols[0] : cols[-1] + 1]
+    if ch == "I":
+        a = _with_serifs(a)
     return np.ascontiguousarray(a)
+
+
+def _with_serifs(stem: np.ndarray) -> np.ndarray:
+    """A sans I (a bare bar) with a plate's top and bottom serifs. US plate faces serif the
+    I so that it is not a 1; a generator that drew bare bars taught the model to read the
+    real, flagged 1 as I."""
+    mid = stem[stem.shape[0] // 2]
+    t = max(3, int((mid > 0.5).sum()))  # stroke width
+    arm = max(round(0.9 * t), round(0.12 * ATLAS_H))
+    out = np.pad(stem, ((0, 0), (arm, arm)))
+    thick = max(3, round(0.75 * t))
+    out[2 : 2 + thick] = 1.0
+    out[ATLAS_H + 2 - thick : ATLAS_H + 2] = 1.0
+    return out
 
 
 @functools.lru_cache(maxsize=8192)

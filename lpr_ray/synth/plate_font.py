@@ -4,7 +4,7 @@ Each character is a few centre-line polylines (straight strokes and elliptical a
 unit box, drawn with cv2 at a uniform stroke width. What sets the plate face apart from the
 shipped sans faces, and what a model trained only on those misreads, is kept: the M's
 middle V stops around mid-height (an H with a V between the stems), the W's middle peak is
-short, 0 2 3 5 6 8 9 are rounded, the 1 has a flag, the I is a bar with or without serifs.
+short, 0 2 3 5 6 8 9 are rounded, the 1 has a flag, the I has serifs.
 
 A face is named "@plate:<stroke>:<width>:<jitter>" (see `face_name`); `glyph` draws one
 character of it as a mask in the frame of fonts.glyph (ATLAS_H + 4 rows, cap from row 2).
@@ -127,10 +127,9 @@ def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
         ], 1.0
     if ch == "H":
         return [[(0.0, 0.0), (0.0, 1.0)], [(1.0, 0.0), (1.0, 1.0)], [(0.0, 0.5), (1.0, 0.5)]], 1.0
-    if ch == "I":
-        if j == 0:
-            return [[(0.5, 0.0), (0.5, 1.0)]], 0.35
-        return [[(0.5, 0.0), (0.5, 1.0)], [(0.1, 0.0), (0.9, 0.0)], [(0.1, 1.0), (0.9, 1.0)]], 0.55
+    if ch == "I":  # always serifed on plates, so that it is not a 1; serif width varies
+        a = (0.12, 0.06, 0.0)[j]
+        return [[(0.5, 0.0), (0.5, 1.0)], [(a, 0.0), (1 - a, 0.0)], [(a, 1.0), (1 - a, 1.0)]], 0.55
     if ch == "J":
         return [[(1.0, 0.0), (1.0, 0.7)] + _arc(0.5, 0.7, 0.5, 0.3, 0, 180) + [(0.0, 0.62)]], 0.95
     if ch == "K":
@@ -187,6 +186,8 @@ def glyph(name: str, ch: str, atlas_h: int) -> np.ndarray:
     strokes, rel = _strokes(ch.upper(), j)
     t = max(2.0, stroke * atlas_h)
     w_out = width * atlas_h * rel  # outer width of the glyph
+    if ch.upper() == "I":  # serifs well wider than the stem, however heavy the stroke
+        w_out = max(w_out, 2.6 * t)
     cw = max(1.0, w_out - t)  # centre-line width
     ch_ = atlas_h - t
     pad = 3
