@@ -4,7 +4,7 @@ Each character is a few centre-line polylines (straight strokes and elliptical a
 unit box, drawn with cv2 at a uniform stroke width. What sets the plate face apart from the
 shipped sans faces, and what a model trained only on those misreads, is kept: the M's
 middle V stops around mid-height (an H with a V between the stems), the W's middle peak is
-short, 0 2 3 5 6 8 9 are rounded, the 1 has a flag, the I has serifs.
+short, 0 2 3 5 6 8 9 are rounded, the 1 has a flag (and mostly a foot), the I has level serifs.
 
 A face is named "@plate:<stroke>:<width>:<jitter>" (see `face_name`); `glyph` draws one
 character of it as a mask in the frame of fonts.glyph (ATLAS_H + 4 rows, cap from row 2).
@@ -64,9 +64,11 @@ def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
             _arc(0.5, ry, 0.5, ry, 180, 360) + _arc(0.5, 1 - ry, 0.5, ry, 0, 180) + [(0, ry)]
         ], rel
     if ch == "1":
-        s = [[(0.22, 0.2 + 0.04 * j), (0.62, 0.0), (0.62, 1.0)]]
-        if j == 2:
-            s.append([(0.25, 1.0), (0.98, 1.0)])
+        # A sloped flag on the left only; most US plate faces also give it a foot. The
+        # flag is what tells it from the I, whose serifs are level on both sides.
+        s = [[(0.18, 0.22 + 0.04 * j), (0.62, 0.0), (0.62, 1.0)]]
+        if j > 0:
+            s.append([(0.2 + 0.06 * j, 1.0), (1.04 - 0.06 * j, 1.0)])
         return s, 0.75
     if ch == "2":
         return [_arc(0.5, 0.27, 0.5, 0.27, 195, 385) + [(0.0, 1.0), (1.0, 1.0)]], 1.0
