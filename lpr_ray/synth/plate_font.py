@@ -23,6 +23,7 @@ PREFIX = "@plate:"
 STROKES = (0.10, 0.115, 0.13, 0.145, 0.165)  # stroke width / cap height
 WIDTHS = (0.40, 0.46, 0.52, 0.58)  # glyph width / cap height (of an H, outer edges)
 JITTERS = 3  # per-glyph shape variants (depth of M's V, A's top, serifs)
+STRAIGHT = 0.13  # longer steps (unit box) are straight strokes; arcs step in shorter ones
 
 Pts = list[tuple[float, float]]
 
@@ -195,14 +196,26 @@ def glyph(name: str, ch: str, atlas_h: int) -> np.ndarray:
     pad = 3
     img_w = int(math.ceil(w_out)) + 2 * pad
     img = np.zeros((atlas_h + 4, img_w), np.uint8)
-    polys = [
-        np.array(
-            [[round((pad + t / 2 + x * cw) * 16), round((2 + t / 2 + y * ch_) * 16)] for x, y in s],
-            np.int32,
-        )
-        for s in strokes
-    ]
-    cv2.polylines(img, polys, False, 255, max(1, round(t)), cv2.LINE_AA, shift=4)
+    thick = max(1, round(t))
+
+    def px(x: float, y: float) -> np.ndarray:
+        return np.array([pad + t / 2 + x * cw, 2 + t / 2 + y * ch_])
+
+    for s in strokes:
+        for (x0, y0), (x1, y1) in zip(s, s[1:], strict=False):
+            if math.hypot(x1 - x0, y1 - y0) > STRAIGHT:
+                # Straight strokes end square: round joins make a Z look like a 2 and a B
+                # like an 8, the plate face's most frequent confusions on real plates.
+                p0, p1 = px(x0, y0), px(x1, y1)
+                d = (p1 - p0) / max(1e-6, float(np.hypot(*(p1 - p0)))) * (t / 2)
+                n = np.array([-d[1], d[0]])
+                quad = np.array([p0 - d + n, p1 + d + n, p1 + d - n, p0 - d - n])
+                cv2.fillConvexPoly(img, np.round(quad * 16).astype(np.int32), 255, cv2.LINE_AA, 4)
+            else:  # a step along an arc
+                a, b = np.round(px(x0, y0) * 16), np.round(px(x1, y1) * 16)
+                cv2.line(img, a.astype(int), b.astype(int), 255, thick, cv2.LINE_AA, 4)
+    img[:2] = 0  # square ends of slanted strokes stop at the cap and base lines
+    img[atlas_h + 2 :] = 0
     a = img.astype(np.float32) * (1.0 / 255.0)
     cols = np.flatnonzero(a.max(axis=0) > 0.1)
     if cols.size:
