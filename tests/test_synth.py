@@ -270,3 +270,23 @@ def test_plate_face_straight_strokes_end_square():
         assert corner("B", right=False, bottom=True) > 0.5, face
         assert corner("2", right=False, bottom=False) < 0.5, face
         assert corner("8", right=False, bottom=False) < 0.5, face
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_frames_bolts_and_corner_stickers_leave_the_serial_alone(seed):
+    """Drawn after the serial, they must not cover any of it: a frame over the foot of a Z
+    leaves a 7 in the picture and a Z in the label."""
+    import random
+
+    from lpr_ray.synth import canvas as pc
+    from lpr_ray.synth import marks
+
+    r = random.Random(seed)
+    top, bottom = r.randint(14, 30), r.randint(62, 88)
+    canvas = np.zeros((pc.PLATE_H, pc.PLATE_W, 3), np.float32)
+    marks.frame(canvas, r, (top, bottom))
+    marks.bolts(canvas, r, (top, bottom))
+    marks.corner_stickers(canvas, r, top)
+    serial = canvas[top:bottom, 12 : pc.PLATE_W - 12]
+    assert not serial.any(), (top, bottom)
+    assert canvas.any()  # something was drawn around it

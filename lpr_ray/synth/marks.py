@@ -217,7 +217,8 @@ def wheelchair(canvas: np.ndarray, cx: float, cy: float, s: float, ink, r: rando
     )  # the wheel, open at the top right
 
 
-def corner_stickers(canvas: np.ndarray, r: random.Random) -> None:
+def corner_stickers(canvas: np.ndarray, r: random.Random, serial_top: int) -> None:
+    """Registration stickers in the top corners, above the serial (never over it)."""
     for side in (0, 1):
         if r.random() < 0.75:
             w = round(r.uniform(0.08, 0.15) * pc.PLATE_W)
@@ -225,16 +226,25 @@ def corner_stickers(canvas: np.ndarray, r: random.Random) -> None:
             x = round(r.uniform(0.02, 0.08) * pc.PLATE_W)
             x = x if side == 0 else pc.PLATE_W - x - w
             y = round(r.uniform(0.02, 0.08) * pc.PLATE_H)
+            h = min(h, serial_top - 1 - y)
+            if h < 3:
+                continue
             canvas[y : y + h, x : x + w] = pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
             if r.random() < 0.6:
                 canvas[y + h // 3 : y + h // 3 + max(1, h // 5), x + 2 : x + w - 2] = (30, 30, 30)
 
 
-def frame(canvas: np.ndarray, r: random.Random) -> None:
+def frame(canvas: np.ndarray, r: random.Random, serial_rows: tuple[int, int]) -> None:
+    """A licence-plate frame: bars on every side, often a wide bottom bar with a dealer's
+    name. The bars stop short of the serial's rows: a frame that hid the foot of a Z (a 7)
+    or of an 8 made the label name a character the picture did not show."""
     colour = pc.jitter_colour(r.choice(pc.FRAME_COLOURS), r, 10)
     t = max(1, round(r.uniform(0.01, 0.05) * pc.PLATE_H))
     top = max(t, round(r.uniform(0.0, 0.12) * pc.PLATE_H)) if r.random() < 0.5 else t
     bottom = round(r.uniform(0.08, 0.2) * pc.PLATE_H) if r.random() < 0.7 else t
+    top = max(1, min(top, serial_rows[0] - 2))
+    bottom = max(1, min(bottom, pc.PLATE_H - serial_rows[1] - 2))
+    t = min(t, top, bottom)
     canvas[:top] = colour
     canvas[pc.PLATE_H - bottom :] = colour
     canvas[:, :t] = colour
@@ -252,7 +262,8 @@ def frame(canvas: np.ndarray, r: random.Random) -> None:
         )
 
 
-def bolts(canvas: np.ndarray, r: random.Random) -> None:
+def bolts(canvas: np.ndarray, r: random.Random, serial_rows: tuple[int, int]) -> None:
+    """Mounting bolts above (and sometimes below) the serial, clear of its characters."""
     rad = max(2, round(r.uniform(0.025, 0.045) * pc.PLATE_W))
     colour = pc.jitter_colour(
         r.choice(((170, 170, 175), (90, 90, 95), (200, 190, 150), (40, 40, 40))), r
@@ -260,6 +271,8 @@ def bolts(canvas: np.ndarray, r: random.Random) -> None:
     y = round(r.uniform(0.07, 0.16) * pc.PLATE_H)
     ys = (y,) if r.random() < 0.7 else (y, pc.PLATE_H - y)
     for yy in ys:
+        if yy + rad >= serial_rows[0] and yy - rad <= serial_rows[1]:
+            continue
         for x in (0.2, 0.8):
             cx = round((x + r.uniform(-0.03, 0.03)) * pc.PLATE_W)
             cv2.circle(canvas, (cx, yy), rad, colour, -1, cv2.LINE_AA)

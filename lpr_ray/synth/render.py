@@ -156,16 +156,16 @@ def draw_plate(r: random.Random) -> tuple[np.ndarray, str]:
                 canvas,
                 sm,
                 (PLATE_W - sm.shape[1]) // 2,
-                round(PLATE_H * r.uniform(0.84, 0.9)),
+                max(round(PLATE_H * r.uniform(0.84, 0.9)), y + m.shape[0] + 1),
                 pc.jitter_colour(r.choice(style.header_colours + style.text_colours), r),
             )
 
     if r.random() < style.corner_stickers:
-        marks.corner_stickers(canvas, r)
+        marks.corner_stickers(canvas, r, y)
     if r.random() < 0.5:
-        marks.frame(canvas, r)
+        marks.frame(canvas, r, (y, y + m.shape[0]))
     if r.random() < 0.5:
-        marks.bolts(canvas, r)
+        marks.bolts(canvas, r, (y, y + m.shape[0]))
     return canvas, formats.label_of(text)
 
 
