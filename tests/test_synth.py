@@ -249,27 +249,30 @@ def test_every_serial_face_draws_a_serifed_i():
         assert top >= 1.8 * stem and bottom >= 1.8 * stem, (face, stem, top, bottom)
 
 
+def _corner_ink(face: str, stroke: float, ch: str, right: bool, bottom: bool) -> float:
+    """Mean ink in a stroke-sized square at one corner of a glyph's cap box."""
+    from lpr_ray.synth import fonts
+
+    g = fonts.glyph(face, ch)
+    k = max(2, round(stroke * fonts.ATLAS_H / 4))
+    # one pixel in from the edges: the outermost row and column are antialiasing
+    rows = slice(fonts.ATLAS_H + 1 - k, fonts.ATLAS_H + 1) if bottom else slice(3, 3 + k)
+    cols = slice(g.shape[1] - 1 - k, -1) if right else slice(1, 1 + k)
+    return float(g[rows, cols].mean())
+
+
 def test_plate_face_straight_strokes_end_square():
     """Z and B have square corners and 2 and 8 round ones: with round joins everywhere the
     plate face drew Z like 2 and B like 8, the commonest confusions on real plates."""
-    from lpr_ray.synth import fonts, plate_font
+    from lpr_ray.synth import plate_font
 
-    for s in range(len(plate_font.STROKES)):
+    for s, stroke in enumerate(plate_font.STROKES):
         face = f"{plate_font.PREFIX}{s}:1:1"
-
-        def corner(ch: str, right: bool, bottom: bool) -> float:
-            g = fonts.glyph(face, ch)
-            k = max(2, round(plate_font.STROKES[s] * fonts.ATLAS_H / 4))
-            # one pixel in from the edges: the outermost row and column are antialiasing
-            rows = slice(fonts.ATLAS_H + 1 - k, fonts.ATLAS_H + 1) if bottom else slice(3, 3 + k)
-            cols = slice(g.shape[1] - 1 - k, -1) if right else slice(1, 1 + k)
-            return float(g[rows, cols].mean())
-
-        assert corner("Z", right=True, bottom=False) > 0.5, face
-        assert corner("B", right=False, bottom=False) > 0.5, face
-        assert corner("B", right=False, bottom=True) > 0.5, face
-        assert corner("2", right=False, bottom=False) < 0.5, face
-        assert corner("8", right=False, bottom=False) < 0.5, face
+        assert _corner_ink(face, stroke, "Z", right=True, bottom=False) > 0.5, face
+        assert _corner_ink(face, stroke, "B", right=False, bottom=False) > 0.5, face
+        assert _corner_ink(face, stroke, "B", right=False, bottom=True) > 0.5, face
+        assert _corner_ink(face, stroke, "2", right=False, bottom=False) < 0.5, face
+        assert _corner_ink(face, stroke, "8", right=False, bottom=False) < 0.5, face
 
 
 @pytest.mark.parametrize("seed", range(30))
