@@ -285,11 +285,31 @@ def test_frames_bolts_and_corner_stickers_leave_the_serial_alone(seed):
     from lpr_ray.synth import marks
 
     r = random.Random(seed)
-    top, bottom = r.randint(14, 30), r.randint(62, 88)
+    top, bottom = r.randint(2, 30), r.randint(62, 94)
     canvas = np.zeros((pc.PLATE_H, pc.PLATE_W, 3), np.float32)
     marks.frame(canvas, r, (top, bottom))
     marks.bolts(canvas, r, (top, bottom))
     marks.corner_stickers(canvas, r, top)
-    serial = canvas[top:bottom, 12 : pc.PLATE_W - 12]
+    serial = canvas[top:bottom, 6 : pc.PLATE_W - 6]  # render keeps the serial 6 px in
     assert not serial.any(), (top, bottom)
     assert canvas.any()  # something was drawn around it
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_side_objects_never_reach_the_serial(seed):
+    """Bolts, stickers, emblems, frame bars, glyph slivers, stacked print and the access
+    symbol beside the serial, at render's tightest layout (6 px of room each side): no ink
+    on the serial's columns."""
+    import random
+
+    from lpr_ray.synth import canvas as pc
+    from lpr_ray.synth import marks
+
+    r = random.Random(seed)
+    x = r.randint(6, 40)
+    w = pc.PLATE_W - x - r.randint(6, 40)
+    y, h = r.randint(18, 30), r.randint(44, 58)
+    for _ in range(10):
+        canvas = np.zeros((pc.PLATE_H, pc.PLATE_W, 3), np.float32)
+        marks.side_objects(canvas, x, y, w, h, (255, 255, 255), r)
+        assert not canvas[:, x : x + w].any(), (x, w)

@@ -187,7 +187,7 @@ def camera(
     # Exposure, contrast, colour cast, haze.
     gain = min(1.35, math.exp(r.gauss(-0.1, 0.3) - 0.5 * s * r.random()))
     contrast = 1.05 - r.uniform(0.0, 0.6) * (0.3 + s)
-    kept = contrast  # share of the serial's contrast that survives, tracked to keep_floor
+    kept = contrast  # share of the serial's contrast that survives (see MIN_CONTRAST_KEPT)
     mean = sum(cv2.mean(out)[:3]) / 3.0
     out = (out - mean) * contrast + mean * gain
     cast = np.array([r.uniform(0.92, 1.08) for _ in range(3)], np.float32)
@@ -217,8 +217,8 @@ def camera(
         out = (out - m) * np.float32(MIN_CONTRAST_KEPT / kept) + m
         kept = MIN_CONTRAST_KEPT
     _keep_readable(out, r.uniform(22, 50))
-    # Noise stays below about a third of what is left of the ink-to-plate contrast (at
-    # least 90 grey levels when drawn).
+    # Noise stays below about a third of what is left of the ink-to-plate contrast (about
+    # 60-90 grey levels or more when drawn, faded paint included).
     noise = min(r.uniform(0.5, 3.0) + 8.0 * s * r.random(), 30.0 * kept)
     if noise > 1:
         out += g.standard_normal(out.shape, dtype=np.float32) * np.float32(noise)

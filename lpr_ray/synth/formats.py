@@ -12,9 +12,9 @@ from __future__ import annotations
 import random
 
 DIGITS = "0123456789"
-# Most states skip O and Q in serial plates (they still appear on vanity plates). I is
-# skipped by many states but not by California, whose serif I is read as T by a model
-# that rarely saw one.
+# Most states skip O and Q in serial plates (they still appear on vanity plates). Some
+# skip I too, but California and others issue it, and a model that rarely saw the plate's
+# serifed I read it as T: it is drawn in every state's serials.
 LETTERS = "ABCDEFGHIJKLMNPRSTUVWXYZ"
 LETTERS_ALL = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SEPARATORS = " -*#."

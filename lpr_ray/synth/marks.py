@@ -134,7 +134,9 @@ def side_objects(canvas: np.ndarray, x: int, y: int, w: int, h: int, ink, r: ran
             sticker(canvas, cx, cy, max(3.0, sw), h * r.uniform(0.25, 0.6), r)
         elif kind < 0.74:
             colour = ink if r.random() < 0.5 else pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
-            emblem(canvas, cx, cy, min(span * 1.1, h * r.uniform(0.35, 0.7)), colour, r)
+            # an emblem reaches 0.66 of its size either side of its centre: 0.75 x span
+            # keeps it between the plate's edge and the serial
+            emblem(canvas, cx, cy, min(span * 0.75, h * r.uniform(0.35, 0.7)), colour, r)
         elif kind < 0.91:  # a vertical bar: frame edge, plate border, a shadow line
             # Never in the serial's ink right beside it: that is a 1 or an I in a sans face,
             # and a model taught to ignore it drops real ones at the plate's ends.
@@ -149,7 +151,9 @@ def side_objects(canvas: np.ndarray, x: int, y: int, w: int, h: int, ink, r: ran
             face = r.choice([f for f, _ in fonts.SERIAL_FONTS])
             g = fonts.glyph(face, r.choice("023456789ABCDEFHKLMNPRSTUVWXYZ"))
             g = pc.fit(g, h, pc.PLATE_W)
-            keep = max(1, round(g.shape[1] * r.uniform(0.1, 0.3)))
+            keep = min(round(g.shape[1] * r.uniform(0.1, 0.3)), int(span))
+            if keep < 2:  # no room for a sliver that would not touch the serial
+                continue
             if side == 0:
                 g = g[:, g.shape[1] - keep :]
                 pc.paint(canvas, g, 0, y, pc.mix(ink, canvas[pc.PLATE_H // 2, 0], 0.2))
@@ -179,7 +183,8 @@ def stacked_marks(
 def wheelchair(canvas: np.ndarray, cx: float, cy: float, s: float, ink, r: random.Random) -> None:
     """The International Symbol of Access: a figure in a wheelchair, white on a blue square
     or drawn in the serial's ink (California and Texas disabled-person plates)."""
-    s = max(6.0, s)
+    if s < 6.0:  # too small to draw; never grown into the serial's room
+        return
     on_square = r.random() < 0.6
     if on_square:
         blue = pc.jitter_colour(r.choice(((25, 75, 170), (30, 60, 140), (20, 90, 190))), r, 12)
@@ -210,7 +215,7 @@ def wheelchair(canvas: np.ndarray, cx: float, cy: float, s: float, ink, r: rando
         (max(2, round(2.6 * u)),) * 2,
         0,
         200,
-        520 - 60,
+        460,  # open at the top right, where the leg leaves the wheel
         colour,
         t,
         cv2.LINE_AA,
@@ -242,8 +247,8 @@ def frame(canvas: np.ndarray, r: random.Random, serial_rows: tuple[int, int]) ->
     t = max(1, round(r.uniform(0.01, 0.05) * pc.PLATE_H))
     top = max(t, round(r.uniform(0.0, 0.12) * pc.PLATE_H)) if r.random() < 0.5 else t
     bottom = round(r.uniform(0.08, 0.2) * pc.PLATE_H) if r.random() < 0.7 else t
-    top = max(1, min(top, serial_rows[0] - 2))
-    bottom = max(1, min(bottom, pc.PLATE_H - serial_rows[1] - 2))
+    top = max(0, min(top, serial_rows[0] - 2))
+    bottom = max(0, min(bottom, pc.PLATE_H - serial_rows[1] - 2))
     t = min(t, top, bottom)
     canvas[:top] = colour
     canvas[pc.PLATE_H - bottom :] = colour
