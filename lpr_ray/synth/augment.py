@@ -213,8 +213,8 @@ def camera(
         )
         out = grey[..., None] * tint
     if kept < MIN_CONTRAST_KEPT:  # the effects piled up: no labeller could read this
-        m = np.float32(sum(cv2.mean(out)[:3]) / 3.0)
-        out = (out - m) * np.float32(MIN_CONTRAST_KEPT / kept) + m
+        level = np.float32(sum(cv2.mean(out)[:3]) / 3.0)
+        out = (out - level) * np.float32(MIN_CONTRAST_KEPT / kept) + level
         kept = MIN_CONTRAST_KEPT
     _keep_readable(out, r.uniform(22, 50))
     # Noise stays below about a third of what is left of the ink-to-plate contrast (about

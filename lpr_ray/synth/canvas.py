@@ -15,6 +15,8 @@ import numpy as np
 PLATE_W = 192
 PLATE_H = 96
 
+Colour = tuple[float, ...]  # RGB, 0..255 (ints accepted; one value for a 1-channel canvas)
+
 STICKER_COLOURS = (
     (250, 210, 40),
     (240, 90, 150),
@@ -36,19 +38,19 @@ FRAME_COLOURS = (
 )
 
 
-def mix(a, b, t: float) -> tuple[float, float, float]:
+def mix(a: Colour, b: Colour, t: float) -> Colour:
     return tuple(float(x) * (1 - t) + float(y) * t for x, y in zip(a, b, strict=True))
 
 
-def luma(c) -> float:
+def luma(c: Colour) -> float:
     return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 
 
-def jitter_colour(c, r: random.Random, amount: float = 18.0) -> tuple[float, float, float]:
+def jitter_colour(c: Colour, r: random.Random, amount: float = 18.0) -> Colour:
     return tuple(min(255.0, max(0.0, v + r.uniform(-amount, amount))) for v in c)
 
 
-def paint(canvas: np.ndarray, mask: np.ndarray, x: int, y: int, colour) -> None:
+def paint(canvas: np.ndarray, mask: np.ndarray, x: int, y: int, colour: Colour) -> None:
     """Alpha-blend a colour through a mask placed with its top-left corner at (x, y)."""
     h, w = mask.shape
     x0, y0 = max(x, 0), max(y, 0)
