@@ -229,6 +229,12 @@ def test_job_submission_fake_gpu_and_second_node(s3):
     )
     with cluster:
         temp_dir = cluster.temp_dir
+
+        def promised(ports):  # every port a node was told to use, its worker range included
+            single = {v for k, v in ports.items() if k not in ("min_worker", "max_worker")}
+            return single | set(range(ports["min_worker"], ports["max_worker"] + 1))
+
+        assert promised(cluster.head.ports).isdisjoint(promised(cluster.worker_nodes[0].ports))
         probe = (
             "import json, os, ray; ray.init(); "
             "print('JOB-RESULT', json.dumps({'res': ray.cluster_resources(), "
@@ -286,3 +292,19 @@ def _cmdline_mentions(proc_dir: Path, needle: str) -> bool:
         return False
     # A zombie keeps no command line; a live one naming our dir is a leak.
     return needle.encode() in cmdline
+
+
+def test_port_choices_never_overlap_ports_already_promised():
+    """Every port Ray is told to use is free only until it binds it: a node's worker-port
+    range that covered a port chosen for the same node made `ray start` refuse to start
+    (seen in CI). Ports handed out are kept apart from those already promised."""
+    from lpr_ray.local import free_port_range, free_ports
+
+    promised = set(free_ports(9))
+    for _ in range(50):
+        assert promised.isdisjoint(free_ports(9, avoid=promised))
+    # A range is never placed over a promised port, even when most of the space is promised.
+    promised |= set(range(20000, 58000))
+    base = free_port_range(64, avoid=promised)
+    assert promised.isdisjoint(range(base, base + 64))
+

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,15 +57,20 @@ except OSError:  # pragma: no cover - musl etc.
     _LIBC = None
 
 
-def free_ports(n: int) -> list[int]:
-    """n distinct free TCP ports on 127.0.0.1 (held open together so they differ)."""
+def free_ports(n: int, avoid: Iterable[int] = ()) -> list[int]:
+    """n distinct free TCP ports on 127.0.0.1 (held open together so they differ), none of
+    them in `avoid` (ports promised to something that has not bound them yet)."""
+    avoid = set(avoid)
     socks = []
     try:
-        for _ in range(n):
+        while len(socks) < n + len(avoid):  # a port in `avoid` is held too, then skipped
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.bind((LOOPBACK, 0))
             socks.append(s)
-        return [s.getsockname()[1] for s in socks]
+            ports = [p.getsockname()[1] for p in socks if p.getsockname()[1] not in avoid]
+            if len(ports) == n:
+                return ports
+        raise RuntimeError(f"could not find {n} free ports outside {len(avoid)} reserved ones")
     finally:
         for s in socks:
             s.close()
@@ -82,14 +87,20 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def free_port_range(count: int, low: int = 20000, high: int = 60000) -> int:
-    """First port of `count` consecutive free ports (for Ray's worker port range)."""
+def free_port_range(
+    count: int, low: int = 20000, high: int = 60000, avoid: Iterable[int] = ()
+) -> int:
+    """First port of `count` consecutive free ports (for Ray's worker port range), none of
+    them in `avoid`: ports already chosen for the same node are free until it binds them,
+    and Ray refuses to start when its worker range overlaps another component's port."""
     import random
 
+    avoid = set(avoid)
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(low, high - count)
-        if all(port_is_free(p) for p in range(base, base + count)):
+        span = range(base, base + count)
+        if avoid.isdisjoint(span) and all(port_is_free(p) for p in span):
             return base
     raise RuntimeError(f"found no {count} consecutive free ports between {low} and {high}")
 

@@ -282,9 +282,14 @@ class LocalRayCluster:
             names += ["gcs", "ray_client_server", "dashboard"]
         last_tail = ""
         for _attempt in range(3):  # a chosen port can be taken before Ray binds it: retry
-            ports = dict(zip(names, free_ports(len(names)), strict=True))
+            # Ports promised to this cluster's other nodes are free until Ray binds them
+            # (worker ports only when a worker starts): never hand them out twice.
+            reserved = self._reserved_ports()
+            ports = dict(zip(names, free_ports(len(names), avoid=reserved), strict=True))
             n_worker_ports = max(64, int(16 * max(num_cpus, 1)))
-            ports["min_worker"] = free_port_range(n_worker_ports)
+            ports["min_worker"] = free_port_range(
+                n_worker_ports, avoid=reserved | set(ports.values())
+            )
             ports["max_worker"] = ports["min_worker"] + n_worker_ports - 1
             argv = [
                 ray_executable(),
@@ -346,6 +351,14 @@ class LocalRayCluster:
                 if head:
                     self.head = None
         raise RuntimeError(f"Ray could not bind its ports after 3 tries:\n{last_tail}")
+
+    def _reserved_ports(self) -> set[int]:
+        out: set[int] = set()
+        for node in [*([self.head] if self.head else []), *self.worker_nodes]:
+            out.update(p for k, p in node.ports.items() if k not in ("min_worker", "max_worker"))
+            if "min_worker" in node.ports:
+                out.update(range(node.ports["min_worker"], node.ports["max_worker"] + 1))
+        return out
 
     def _wait_started(self, node: RayNode, gcs_port: int | None) -> None:
         deadline = time.monotonic() + self.start_timeout
