@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_models.py [--batch-sizes 1,8,32,128,256] [--seconds 3]
 
-The default model is the shipped ONNX (lpr_ray/assets/us_lprnet_small); baseline18 (NVIDIA's
+The default model is the shipped ONNX (lpr_ray/assets/); baseline18 (NVIDIA's
 architecture) is exported from random weights, which costs the same to run. Inputs are
 preloaded uint8 batches, as the recogniser actor receives them (normalisation included).
 """
@@ -10,6 +10,7 @@ preloaded uint8 batches, as the recogniser actor receives them (normalisation in
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -45,18 +46,17 @@ def main() -> None:
     from lpr_ray.models.flops import count_flops, count_params
 
     work = Path(tempfile.mkdtemp(prefix="lpr-benchm-"))
-    specs = {"lprnet_small (shipped)": resolve_model(args.model)}
+    shipped = resolve_model(args.model)
+    # The exported model's config.json says which architecture it is (small or medium).
+    arch = json.loads((Path(shipped.onnx_path).parent / "config.json").read_text())["arch"]
+    default = f"{arch} ({shipped.name})"
+    specs = {default: shipped}
     b18 = work / "baseline18.onnx"
     export_onnx(create_model("baseline18", US.num_classes), b18)
     specs["baseline18 (NVIDIA arch)"] = ModelSpec(str(b18), US, "baseline18", file_sha256(str(b18)))
-    gflops = {
-        "lprnet_small (shipped)": count_flops(create_model("lprnet_small", US.num_classes)) / 1e9,
-        "baseline18 (NVIDIA arch)": count_flops(create_model("baseline18", US.num_classes)) / 1e9,
-    }
-    params = {
-        "lprnet_small (shipped)": count_params(create_model("lprnet_small", US.num_classes)) / 1e6,
-        "baseline18 (NVIDIA arch)": count_params(create_model("baseline18", US.num_classes)) / 1e6,
-    }
+    archs = {default: arch, "baseline18 (NVIDIA arch)": "baseline18"}
+    gflops = {k: count_flops(create_model(a, US.num_classes)) / 1e9 for k, a in archs.items()}
+    params = {k: count_params(create_model(a, US.num_classes)) / 1e6 for k, a in archs.items()}
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     rng = np.random.default_rng(0)
     rows = {}
@@ -76,7 +76,7 @@ def main() -> None:
         cells = " | ".join(f"{v:7.0f}" for v in vals)
         print(f"| {name} | {params[name]:.2f} | {gflops[name]:.3f} | {cells} | {max(vals):.0f} |")
     small, big = (max(v) for v in rows.values())
-    print(f"\nratio at best batch: lprnet_small / baseline18 = {small / big:.1f}x (plates/s)")
+    print(f"\nratio at best batch: {arch} / baseline18 = {small / big:.1f}x (plates/s)")
 
 
 if __name__ == "__main__":

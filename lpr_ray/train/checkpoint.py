@@ -52,16 +52,25 @@ def init_weights_from(model, path: str | os.PathLike, characters: tuple[str, ...
     """Fine-tuning: copy every weight whose name and shape match; returns the skipped names.
 
     When the characters differ (another dictionary), the classifier rows cannot be reused
-    and are left freshly initialised.
+    and are left freshly initialised. A checkpoint of a narrower architecture with the same
+    layers (lprnet_small -> lprnet_medium) is grown into the model (`lpr_ray.train.grow`).
     """
     ckpt = load_checkpoint(path)
-    if ckpt["arch"] != getattr(model, "arch", ckpt["arch"]):
-        raise LprRayError(
-            f"--init-from {path} holds a {ckpt['arch']!r} model, but this run trains {model.arch!r}"
-        )
     src = ckpt["model"]
     same_chars = tuple(ckpt.get("characters", ())) == tuple(characters)
     own = model.state_dict()
+    if ckpt["arch"] != getattr(model, "arch", ckpt["arch"]):
+        from lpr_ray.train.grow import can_grow, grow_state
+
+        if not (same_chars and can_grow(src, own)):
+            raise LprRayError(
+                f"--init-from {path} holds a {ckpt['arch']!r} model, but this run trains "
+                f"{model.arch!r}, and it cannot be grown into it (that needs the same layers, "
+                "each no larger, and the same characters)"
+            )
+        state, _grown = grow_state(src, own)
+        model.load_state_dict(state)
+        return []
     load, skipped = {}, []
     for k, v in own.items():
         if k in src and src[k].shape == v.shape and (same_chars or not _is_classifier(k)):

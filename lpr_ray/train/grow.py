@@ -1,0 +1,49 @@
+"""Grow a trained model into a wider one of the same layout without changing what it reads.
+
+Every tensor of the wider model keeps the trained values in its leading slices. Weights
+that carry a NEW input channel into an OLD output are zeroed, so the old channels compute
+exactly what they did; new output channels keep their fresh random init (they need
+non-zero activations for the zero weights reading them to receive a gradient). New
+BatchNorm channels start at the identity. In eval mode the grown model's logits equal the
+source's; training then puts the extra width to use (Net2Net's idea, with zeros instead of
+channel copies so no symmetry has to be broken).
+"""
+
+from __future__ import annotations
+
+from lpr_ray.errors import LprRayError, require
+
+torch = require("torch", "train")
+
+
+def can_grow(src: dict, own: dict) -> bool:
+    """True when every tensor of `own` has a same-named, same-rank, no-larger source tensor."""
+    if set(src) != set(own):
+        return False
+    return all(
+        src[k].dim() == v.dim() and all(a <= b for a, b in zip(src[k].shape, v.shape, strict=True))
+        for k, v in own.items()
+    )
+
+
+def grow_state(src: dict, own: dict) -> tuple[dict, list[str]]:
+    """(state dict for the wider model, names of the tensors that grew)."""
+    if not can_grow(src, own):
+        raise LprRayError(
+            "cannot grow: the source checkpoint's layers do not fit inside this model's "
+            "(every layer must exist in both, with the same rank and no larger a shape)"
+        )
+    out, grown = {}, []
+    for k, new in own.items():
+        old = src[k].to(new.dtype)
+        if old.shape == new.shape:
+            out[k] = old.clone()
+            continue
+        grown.append(k)
+        t = new.clone()
+        if t.dim() >= 2 and t.shape[1] > old.shape[1]:
+            # Conv/linear weight [out, in, ...]: new inputs must not reach old outputs.
+            t[: old.shape[0], old.shape[1] :] = 0
+        t[tuple(slice(0, n) for n in old.shape)] = old
+        out[k] = t
+    return out, grown

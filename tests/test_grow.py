@@ -1,0 +1,66 @@
+"""Growing a trained lprnet_small into lprnet_medium keeps its reads, then trains on."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from lpr_ray.charset import US  # noqa: E402
+from lpr_ray.errors import LprRayError  # noqa: E402
+from lpr_ray.model import DEFAULT_MODEL_DIR  # noqa: E402
+from lpr_ray.models import create_model  # noqa: E402
+from lpr_ray.models.flops import count_flops  # noqa: E402
+from lpr_ray.train.checkpoint import init_weights_from, load_model_from_checkpoint  # noqa: E402
+from lpr_ray.train.grow import grow_state  # noqa: E402
+
+SHIPPED = DEFAULT_MODEL_DIR / "model.pt"
+
+
+def _shipped_images(n=32):
+    # Synthetic plates, not noise: the check must cover the activations real reads use.
+    from lpr_ray.synth.generate import render_batch
+
+    imgs, _ = render_batch(31, n)
+    return torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255.0
+
+
+def test_medium_is_wider_but_within_the_cpu_budget():
+    small = count_flops(create_model("lprnet_small", US.num_classes))
+    medium = count_flops(create_model("lprnet_medium", US.num_classes))
+    assert 1.5 * small < medium <= 0.5e9
+
+
+def test_grown_shipped_model_reads_exactly_as_before():
+    src, _ = load_model_from_checkpoint(SHIPPED)
+    wide = create_model("lprnet_medium", US.num_classes)
+    assert init_weights_from(wide, SHIPPED, US.characters) == []
+    wide.eval()
+    x = _shipped_images()
+    with torch.no_grad():
+        a, b = src(x), wide(x)
+    assert a.shape == b.shape
+    assert torch.allclose(a, b, atol=1e-5), float((a - b).abs().max())
+    # ... and it really is the wider model, with fresh channels that can learn.
+    assert wide.classifier.weight.shape[1] == 256
+    assert wide.features[0][0].weight[24:].abs().sum() > 0
+
+
+def test_grown_model_trains_its_new_channels():
+    wide = create_model("lprnet_medium", US.num_classes)
+    init_weights_from(wide, SHIPPED, US.characters)
+    wide.train()
+    out = wide(_shipped_images(8))
+    out.logsumexp(-1).sum().backward()
+    # Zero weights reading the new hidden channels still get a gradient: they can grow.
+    assert wide.classifier.weight.grad[:, 192:].abs().sum() > 0
+
+
+def test_growing_into_a_smaller_or_different_model_is_refused(tmp_path):
+    big = create_model("lprnet_medium", US.num_classes).state_dict()
+    small = create_model("lprnet_small", US.num_classes).state_dict()
+    with pytest.raises(LprRayError, match="cannot grow"):
+        grow_state(big, small)
+    torch.save({"arch": "lprnet_medium", "characters": "".join(US.characters), "model": big}, tmp_path / "m.pt")
+    with pytest.raises(LprRayError, match="cannot be grown"):
+        init_weights_from(create_model("lprnet_small", US.num_classes), tmp_path / "m.pt", US.characters)
+    with pytest.raises(LprRayError, match="cannot be grown"):
+        init_weights_from(create_model("baseline18", US.num_classes), SHIPPED, US.characters)
