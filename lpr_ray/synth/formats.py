@@ -66,7 +66,7 @@ _WORDS = [
     "SURFER",
     "MYRIDE",
     "GOBEARS",
-    "CEMENT",
+    "ROADIE",
     "NANA",
     "BIGDOG",
     "TESLA",

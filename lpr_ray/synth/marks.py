@@ -64,10 +64,18 @@ def emblem(canvas: np.ndarray, cx: float, cy: float, s: float, colour, r: random
         cv2.fillPoly(canvas, [np.round(pts * 4).astype(np.int32)], colour, cv2.LINE_AA, shift=2)
 
 
+FADED_STICKER_P = 0.35
+
+
 def sticker(canvas: np.ndarray, cx: float, cy: float, w: float, h: float, r: random.Random) -> None:
     colour = pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
     x0, y0 = round(cx - w / 2), round(cy - h / 2)
     x1, y1 = round(cx + w / 2), round(cy + h / 2)
+    under = canvas[max(0, y0) : max(0, y1 + 1), max(0, x0) : max(0, x1 + 1)]
+    if under.size and r.random() < FADED_STICKER_P:
+        # Sun-faded or dirty stickers on old plates barely stand out from the plate; a model
+        # that only saw bright ones read the faint edges of a faded one in the gap as a 1.
+        colour = pc.mix(colour, tuple(under.reshape(-1, 3).mean(axis=0)), r.uniform(0.5, 0.85))
     cv2.rectangle(canvas, (x0, y0), (x1, y1), colour, -1)
     if r.random() < 0.3:  # a darker border
         cv2.rectangle(canvas, (x0, y0), (x1, y1), pc.mix(colour, (0, 0, 0), 0.5), 1)
@@ -141,7 +149,9 @@ def side_objects(canvas: np.ndarray, x: int, y: int, w: int, h: int, ink, r: ran
             # Never in the serial's ink right beside it: that is a 1 or an I in a sans face,
             # and a model taught to ignore it drops real ones at the plate's ends.
             t = max(1, round(r.uniform(0.01, 0.04) * pc.PLATE_W))
-            bx = round(r.uniform(0.0, max(0.0, span - t - 1 - 0.3 * h)))
+            if span - t - 1 - 0.3 * h < 0:  # no room for a bar well clear of the serial
+                continue
+            bx = round(r.uniform(0.0, span - t - 1 - 0.3 * h))
             bx = bx if side == 0 else pc.PLATE_W - bx - t
             colour = pc.jitter_colour(r.choice(pc.FRAME_COLOURS), r, 10)
             y0 = round(r.uniform(0.0, 0.3) * pc.PLATE_H)

@@ -4,7 +4,8 @@ Each character is a few centre-line polylines (straight strokes and elliptical a
 unit box, drawn with cv2 at a uniform stroke width. What sets the plate face apart from the
 shipped sans faces, and what a model trained only on those misreads, is kept: the M's
 middle V stops around mid-height (an H with a V between the stems), the W's middle peak is
-short, 0 2 3 5 6 8 9 are rounded, the 1 has a flag (and mostly a foot), the I has level serifs.
+short (or, as on Texas plates, the W hardly wider than an H with its peak at the cap line),
+0 2 3 5 6 8 9 are rounded, the 1 has a flag (and mostly a foot), the I has level serifs.
 
 A face is named "@plate:<stroke>:<width>:<jitter>" (see `face_name`); `glyph` draws one
 character of it as a mask in the frame of fonts.glyph (ATLAS_H + 4 rows, cap from row 2).
@@ -169,7 +170,9 @@ def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
     if ch == "V":
         return [[(0.0, 0.0), (0.5, 1.0), (1.0, 0.0)]], 1.05
     if ch == "W":
-        p = (0.55, 0.45, 0.35)[j]  # the middle peak is short: its tip near mid-height
+        if j == 2:  # Texas's condensed W: its middle peak at the cap line
+            return [[(0.0, 0.0), (0.25, 1.0), (0.5, 0.06), (0.75, 1.0), (1.0, 0.0)]], 1.15
+        p = (0.55, 0.4)[j]  # the middle peak is short: its tip near mid-height
         return [[(0.0, 0.0), (0.22, 1.0), (0.5, p), (0.78, 1.0), (1.0, 0.0)]], 1.25
     if ch == "X":
         return [[(0.0, 0.0), (1.0, 1.0)], [(1.0, 0.0), (0.0, 1.0)]], 1.0
@@ -191,6 +194,8 @@ def glyph(name: str, ch: str, atlas_h: int) -> np.ndarray:
     w_out = width * atlas_h * rel  # outer width of the glyph
     if ch.upper() == "I":  # serifs well wider than the stem, however heavy the stroke
         w_out = max(w_out, 2.6 * t)
+    if ch.upper() == "W" and j == 2:  # keep the narrow W's inner Vs open in heavy strokes
+        w_out = max(w_out, 4.3 * t)
     cw = max(1.0, w_out - t)  # centre-line width
     ch_ = atlas_h - t
     pad = 3
