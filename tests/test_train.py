@@ -152,3 +152,38 @@ def test_best_restarts_when_the_validation_set_changes(tmp_path, monkeypatch):
     trainer.run()
     best = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
     assert best["epoch"] == 2
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT while ignored"])
+def test_background_run_stops_cleanly_and_resumes(tmp_path, how):
+    """`kill` or `kill -INT` on a run started in the background (where the shell makes it
+    ignore SIGINT) stops it with the resume hint, keeping every finished epoch."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "lpr_ray.cli.main", "train", "--out", str(out), "--epochs", "500",
+            "--steps-per-epoch", "2", "--batch-size", "4", "--val-synthetic", "8", "--workers", "0",
+            "--threads", "1", "--log-every", "0", "--no-augment"]
+    ignore_int = how.startswith("SIGINT")
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_int else None,
+    )
+    metrics = out / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "no epoch finished in 120 s"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT if ignore_int else signal.SIGTERM)
+    said, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "continue with --resume" in said + err
+    done = len(metrics.read_text().splitlines())
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert ckpt["epoch"] == done < 500
+    resumed = Trainer(TrainConfig(out=str(out), resume=True, epochs=done + 1, workers=0, threads=1, log_every=0))
+    assert resumed.start_epoch == done + 1

@@ -3,11 +3,15 @@ atomic last.pt / best.pt checkpoints, resume and fine-tuning, a JSONL metrics lo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -277,10 +281,33 @@ def _tao_charset(uri: str) -> Charset | None:
 def train(cfg: TrainConfig) -> dict:
     trainer = Trainer(cfg)
     try:
-        return trainer.run()
+        with _stop_on_term():
+            return trainer.run()
     except KeyboardInterrupt:
         _log("interrupted: the last finished epoch is in last.pt; continue with --resume")
         raise
+
+
+@contextlib.contextmanager
+def _stop_on_term() -> Iterator[None]:
+    """Stop a run the same way on Ctrl-C, `kill` (SIGTERM) or `kill -INT`.
+
+    Long runs are started in the background, where the shell makes the process ignore
+    SIGINT; without this, `kill -INT` did nothing and `kill` ended the run without a word.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit("use `lpr-ray train`")
