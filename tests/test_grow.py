@@ -64,3 +64,22 @@ def test_growing_into_a_smaller_or_different_model_is_refused(tmp_path):
         init_weights_from(create_model("lprnet_small", US.num_classes), tmp_path / "m.pt", US.characters)
     with pytest.raises(LprRayError, match="cannot be grown"):
         init_weights_from(create_model("baseline18", US.num_classes), SHIPPED, US.characters)
+
+
+def test_cli_fine_tunes_the_checkpoints_architecture_unless_told(tmp_path):
+    """`lpr-ray train --init-from X` trains X's architecture (a medium default model must
+    not be squeezed into lprnet_small); `--arch lprnet_medium` grows a small one."""
+    import json
+
+    from lpr_ray.cli.main import main
+
+    common = ["--epochs", "1", "--synthetic", "4", "--batch-size", "4", "--val-synthetic", "4",
+              "--workers", "0", "--threads", "1", "--log-every", "0"]
+    assert main(["train", "--out", str(tmp_path / "grown"), "--arch", "lprnet_medium",
+                 "--init-from", str(SHIPPED), *common]) == 0
+    assert json.loads((tmp_path / "grown" / "config.json").read_text())["arch"] == "lprnet_medium"
+    assert main(["train", "--out", str(tmp_path / "ft"), "--init-from",
+                 str(tmp_path / "grown" / "last.pt"), *common]) == 0
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["arch"] == "lprnet_medium"
+    assert main(["train", "--out", str(tmp_path / "plain"), *common]) == 0
+    assert json.loads((tmp_path / "plain" / "config.json").read_text())["arch"] == "lprnet_small"

@@ -19,8 +19,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, help="output folder for checkpoints, config and metrics")
     p.add_argument(
-        "--arch", default="lprnet_small", choices=["lprnet_small", "lprnet_medium", "baseline18"],
-        help="lprnet_small/medium: CPU-sized (76/133 MFLOP per plate); baseline18: NVIDIA's (5.66 GFLOP)",
+        "--arch", default=None, choices=["lprnet_small", "lprnet_medium", "baseline18"],
+        help="lprnet_small/medium: CPU-sized (76/133 MFLOP per plate); baseline18: NVIDIA's "
+        "(5.66 GFLOP). Default: the --init-from checkpoint's, else lprnet_small",
     )
     p.add_argument("--epochs", type=int, default=None, help="total epochs (default 20; with --resume: the saved run's, or this to lengthen/shorten its schedule)")
     p.add_argument(
@@ -67,9 +68,17 @@ def run(args) -> int:
     steps = args.steps_per_epoch
     if steps is None:
         steps = -(-synthetic // args.batch_size) if synthetic > 1 else 500
+    arch = args.arch
+    if arch is None:
+        # Fine-tuning a checkpoint means training its architecture unless told otherwise.
+        arch = "lprnet_small"
+        if args.init_from and not args.resume:
+            from lpr_ray.train.checkpoint import load_checkpoint
+
+            arch = load_checkpoint(args.init_from)["arch"]
     cfg = TrainConfig(
         out=args.out,
-        arch=args.arch,
+        arch=arch,
         epochs=args.epochs if args.epochs is not None else (0 if args.resume else 20),
         steps_per_epoch=steps,
         batch_size=args.batch_size,
