@@ -340,3 +340,23 @@ def test_some_stickers_are_faded_towards_the_plate_but_still_visible():
     faint = (contrasts < 45).mean()
     assert 0.2 < faint < 0.5, faint  # about FADED_STICKER_P of them, the rest vivid
     assert (contrasts > 3).all()  # faded, never invisible
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_cacti_stay_pale_and_near_the_plate_ends(seed):
+    """Arizona's saguaros stand beside the serial in pale paint; an ink-dark trunk behind
+    the characters hid them and looked like an unlabelled 1."""
+    import random
+
+    from lpr_ray.synth import background
+    from lpr_ray.synth import canvas as pc
+
+    bg = (235.0, 235.0, 230.0)
+    canvas = np.empty((pc.PLATE_H, pc.PLATE_W, 3), np.float32)
+    canvas[:] = bg
+    background.graphic(canvas, "cactus", bg, random.Random(seed))
+    drawn = np.abs(canvas - np.asarray(bg, np.float32)).max(axis=2)
+    assert drawn.max() > 10  # a cactus was drawn
+    assert not drawn[:, round(0.3 * pc.PLATE_W) : round(0.7 * pc.PLATE_W)].any()
+    # The darkest tone is (30, 70, 50); at most 60% of the way there from the plate colour.
+    assert drawn.max() <= 0.6 * (235 - 30) + 2

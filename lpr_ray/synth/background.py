@@ -79,9 +79,11 @@ def graphic(canvas: np.ndarray, kind: str, bg, r: random.Random) -> None:
             canvas[round(y) : round(y + h)] = colour
             y += h
     elif kind == "cactus":  # saguaro silhouettes
-        colour = pc.mix(bg, r.choice(((40, 110, 60), (90, 60, 110), (30, 70, 50))), pale + 0.2)
+        # Pale and near the plate's ends, as on Arizona's plates: an ink-dark trunk behind the
+        # serial hid characters the label still named and looked like an unlabelled 1.
+        colour = pc.mix(bg, r.choice(((40, 110, 60), (90, 60, 110), (30, 70, 50))), pale)
         for _ in range(r.randint(1, 2)):
-            x = r.uniform(0.03, 0.97) * pc.PLATE_W
+            x = r.choice((r.uniform(0.03, 0.1), r.uniform(0.9, 0.97))) * pc.PLATE_W
             top, w = r.uniform(0.15, 0.5) * pc.PLATE_H, r.uniform(0.04, 0.07) * pc.PLATE_W
             t = max(2, round(w))
             cv2.line(canvas, (round(x), round(top)), (round(x), pc.PLATE_H), colour, t, cv2.LINE_AA)
