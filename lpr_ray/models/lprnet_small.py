@@ -18,15 +18,19 @@ from lpr_ray.models.common import ConvBNReLU
 
 class LPRNetSmall(nn.Module):
     arch = "lprnet_small"
+    WIDTHS: tuple[int, int, int, int] = (24, 32, 64, 96)
+    HIDDEN = 192
 
     def __init__(
         self,
         num_classes: int,
-        widths: tuple[int, int, int, int] = (24, 32, 64, 96),
-        hidden: int = 192,
+        widths: tuple[int, int, int, int] | None = None,
+        hidden: int | None = None,
         dropout: float = 0.1,
     ):
         super().__init__()
+        widths = widths or self.WIDTHS
+        hidden = hidden or self.HIDDEN
         w0, w1, w2, w3 = widths
         self.num_classes = num_classes
         self.features = nn.Sequential(
@@ -60,12 +64,5 @@ class LPRNetMedium(LPRNetSmall):
     """
 
     arch = "lprnet_medium"
-
-    def __init__(
-        self,
-        num_classes: int,
-        widths: tuple[int, int, int, int] = (32, 48, 80, 128),
-        hidden: int = 256,
-        dropout: float = 0.1,
-    ):
-        super().__init__(num_classes, widths, hidden, dropout)
+    WIDTHS = (32, 48, 80, 128)
+    HIDDEN = 256

@@ -149,9 +149,10 @@ def side_objects(canvas: np.ndarray, x: int, y: int, w: int, h: int, ink, r: ran
             # Never in the serial's ink right beside it: that is a 1 or an I in a sans face,
             # and a model taught to ignore it drops real ones at the plate's ends.
             t = max(1, round(r.uniform(0.01, 0.04) * pc.PLATE_W))
-            if span - t - 1 - 0.3 * h < 0:  # no room for a bar well clear of the serial
+            room = span - t - 1 - 0.3 * h
+            if room < 0:  # no room for a bar well clear of the serial
                 continue
-            bx = round(r.uniform(0.0, span - t - 1 - 0.3 * h))
+            bx = round(r.uniform(0.0, room))
             bx = bx if side == 0 else pc.PLATE_W - bx - t
             colour = pc.jitter_colour(r.choice(pc.FRAME_COLOURS), r, 10)
             y0 = round(r.uniform(0.0, 0.3) * pc.PLATE_H)

@@ -68,8 +68,7 @@ def init_weights_from(model, path: str | os.PathLike, characters: tuple[str, ...
                 f"{model.arch!r}, and it cannot be grown into it (that needs the same layers, "
                 "each no larger, and the same characters)"
             )
-        state, _grown = grow_state(src, own)
-        model.load_state_dict(state)
+        model.load_state_dict(grow_state(src, own))
         return []
     load, skipped = {}, []
     for k, v in own.items():

@@ -26,24 +26,23 @@ def can_grow(src: dict, own: dict) -> bool:
     )
 
 
-def grow_state(src: dict, own: dict) -> tuple[dict, list[str]]:
-    """(state dict for the wider model, names of the tensors that grew)."""
+def grow_state(src: dict, own: dict) -> dict:
+    """The state dict for the wider model (`own` gives its shapes and fresh values)."""
     if not can_grow(src, own):
         raise LprRayError(
             "cannot grow: the source checkpoint's layers do not fit inside this model's "
             "(every layer must exist in both, with the same rank and no larger a shape)"
         )
-    out, grown = {}, []
+    out = {}
     for k, new in own.items():
         old = src[k].to(new.dtype)
         if old.shape == new.shape:
             out[k] = old.clone()
             continue
-        grown.append(k)
         t = new.clone()
         if t.dim() >= 2 and t.shape[1] > old.shape[1]:
             # Conv/linear weight [out, in, ...]: new inputs must not reach old outputs.
             t[: old.shape[0], old.shape[1] :] = 0
         t[tuple(slice(0, n) for n in old.shape)] = old
         out[k] = t
-    return out, grown
+    return out
