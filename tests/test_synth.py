@@ -255,6 +255,25 @@ def test_every_serial_face_draws_a_serifed_i():
         assert top >= 1.8 * stem and bottom >= 1.8 * stem, (face, stem, top, bottom)
 
 
+def test_plate_face_draws_some_ones_as_nearly_bare_bars():
+    """California's 1 is footless with a short flag: in a small crop nearly a bare bar. The
+    face must draw such 1s (a model that only saw long flags and feet read real ones as I),
+    and never with a top serif reaching right of the stem the way the I's does."""
+    from lpr_ray.synth import fonts, plate_font
+
+    bare = 0
+    for s in range(len(plate_font.STROKES)):
+        for j in range(plate_font.JITTERS):
+            g = fonts.glyph(f"{plate_font.PREFIX}{s}:1:{j}", "1") > 0.5
+            stem = g[g.shape[0] // 2]
+            right = np.flatnonzero(stem)[-1]
+            assert not g[: fonts.ATLAS_H // 3, right + 3 :].any(), (s, j)  # the flag is left
+            widest = max(g[r].sum() for r in range(2, fonts.ATLAS_H + 2))
+            if widest <= 1.5 * stem.sum():
+                bare += 1
+    assert bare >= 3, bare
+
+
 def _corner_ink(face: str, stroke: float, ch: str, right: bool, bottom: bool) -> float:
     """Mean ink in a stroke-sized square at one corner of a glyph's cap box."""
     from lpr_ray.synth import fonts

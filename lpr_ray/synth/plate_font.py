@@ -5,7 +5,8 @@ unit box, drawn with cv2 at a uniform stroke width. What sets the plate face apa
 shipped sans faces, and what a model trained only on those misreads, is kept: the M's
 middle V stops around mid-height (an H with a V between the stems), the W's middle peak is
 short (or, as on Texas plates, the W hardly wider than an H with its peak at the cap line),
-0 2 3 5 6 8 9 are rounded, the 1 has a flag (and mostly a foot), the I has level serifs.
+0 2 3 5 6 8 9 are rounded, the 1 has a flag (short or long, sometimes a foot), the I has
+level serifs.
 
 A face is named "@plate:<stroke>:<width>:<jitter>" (see `face_name`); `glyph` draws one
 character of it as a mask in the frame of fonts.glyph (ATLAS_H + 4 rows, cap from row 2).
@@ -66,11 +67,15 @@ def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
             _arc(0.5, ry, 0.5, ry, 180, 360) + _arc(0.5, 1 - ry, 0.5, ry, 0, 180) + [(0, ry)]
         ], rel
     if ch == "1":
-        # A sloped flag on the left only; most US plate faces also give it a foot. The
-        # flag is what tells it from the I, whose serifs are level on both sides.
-        s = [[(0.18, 0.22 + 0.04 * j), (0.62, 0.0), (0.62, 1.0)]]
-        if j > 0:
-            s.append([(0.2 + 0.06 * j, 1.0), (1.04 - 0.06 * j, 1.0)])
+        # A sloped flag on the left only, no serif on the right: that is what tells it from
+        # the I, whose serifs are level on both sides. California's 1 is footless with a
+        # short flag, nearly a bare bar in a small crop; a generator whose 1s all had long
+        # flags or feet taught the model to read real bare-bar 1s as I (6 us_real_val
+        # misreads in session 3).
+        flag = ((0.40, 0.13), (0.18, 0.24), (0.18, 0.30))[j]
+        s = [[flag, (0.62, 0.0), (0.62, 1.0)]]
+        if j == 2:
+            s.append([(0.32, 1.0), (0.92, 1.0)])
         return s, 0.75
     if ch == "2":
         return [_arc(0.5, 0.27, 0.5, 0.27, 195, 385) + [(0.0, 1.0), (1.0, 1.0)]], 1.0
