@@ -379,3 +379,35 @@ def test_cacti_stay_pale_and_near_the_plate_ends(seed):
     assert not drawn[:, round(0.3 * pc.PLATE_W) : round(0.7 * pc.PLATE_W)].any()
     # The darkest tone is (30, 70, 50); at most 60% of the way there from the plate colour.
     assert drawn.max() <= 0.6 * (235 - 30) + 2
+
+
+def test_ink_contrast_measures_what_is_left_of_the_strokes():
+    """Hand-made crops: dark strokes on a light plate, then the same blurred and hazed."""
+    import cv2
+
+    from lpr_ray.synth.augment import ink_contrast
+
+    ink = np.zeros((40, 80), np.float32)
+    for x in range(10, 70, 12):
+        ink[10:30, x : x + 3] = 1.0
+    crop = np.full((40, 80, 3), 200, np.uint8)
+    crop[ink > 0] = 40
+    assert ink_contrast(crop, ink) == pytest.approx(160, abs=1)
+    blurred = cv2.GaussianBlur(crop, (0, 0), 2.0)
+    assert 20 < ink_contrast(blurred, ink) < 120
+    hazed = (crop.astype(np.float32) * 0.2 + 150).astype(np.uint8)
+    assert ink_contrast(hazed, ink) == pytest.approx(32, abs=1)
+    assert ink_contrast(crop, np.zeros_like(ink)) == 0.0  # no serial in the crop at all
+
+
+def test_plates_too_faint_to_read_are_drawn_again(monkeypatch):
+    from lpr_ray.synth import augment, generate
+
+    plates = [render_plate(11, i) for i in range(300)]
+    assert all(p.ink_contrast >= augment.MIN_INK_CONTRAST for p in plates)
+    # A higher floor redraws more plates: every kept plate meets it unless all draws failed.
+    monkeypatch.setattr(generate, "MIN_INK_CONTRAST", 90.0)
+    strict = [render_plate(11, i) for i in range(300)]
+    below = sum(p.ink_contrast < 90.0 for p in strict)
+    assert below < 0.1 * sum(p.ink_contrast < 90.0 for p in plates)
+    assert [p.label for p in strict] != [p.label for p in plates]

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH, preprocess_bgr
-from lpr_ray.synth.augment import camera
+from lpr_ray.synth.augment import MIN_INK_CONTRAST, camera
 from lpr_ray.synth.render import draw_plate
 
 
@@ -20,15 +20,26 @@ class Plate:
     image: np.ndarray  # BGR uint8 crop at its source size (what a decoder gives back)
     jpeg: bytes | None  # the encoded crop when JPEG compression was drawn
     label: str
+    ink_contrast: float  # grey levels between the serial's strokes and the plate (augment.py)
+
+
+MAX_DRAWS = 4  # a plate that stays too faint after this many draws is kept as it is
 
 
 def render_plate(seed: int, index: int) -> Plate:
-    """Plate `index` of the stream for `seed`: deterministic, independent of other plates."""
+    """Plate `index` of the stream for `seed`: deterministic, independent of other plates.
+
+    A plate whose serial ends up too faint to read (augment.MIN_INK_CONTRAST) is drawn
+    again from the same random stream: no labeller would have read it either.
+    """
     r = random.Random(f"lpr-ray-synth:{seed}:{index}")
     g = np.random.default_rng(r.getrandbits(64))
-    canvas, label = draw_plate(r)
-    image, jpeg = camera(canvas, r, g)
-    return Plate(image=image, jpeg=jpeg, label=label)
+    for _ in range(MAX_DRAWS):
+        canvas, label, ink = draw_plate(r)
+        image, jpeg, contrast = camera(canvas, r, g, ink)
+        if contrast >= MIN_INK_CONTRAST:
+            break
+    return Plate(image=image, jpeg=jpeg, label=label, ink_contrast=contrast)
 
 
 def render_batch(seed: int, n: int) -> tuple[np.ndarray, list[str]]:

@@ -83,8 +83,9 @@ def _emboss(canvas: np.ndarray, mask: np.ndarray, r: random.Random) -> None:
     canvas += ((shifted - mask) * k)[..., None]
 
 
-def draw_plate(r: random.Random) -> tuple[np.ndarray, str]:
-    """A flat plate canvas [PLATE_H, PLATE_W, 3] float32 RGB and its label."""
+def draw_plate(r: random.Random) -> tuple[np.ndarray, str, np.ndarray]:
+    """A flat plate canvas [PLATE_H, PLATE_W, 3] float32 RGB, its label, and the serial's
+    ink coverage [PLATE_H, PLATE_W] float32 0..1 (what augment.ink_contrast measures)."""
     style = styles.pick_style(r)
     if r.random() < style.vanity:
         text = formats.vanity_text(r)
@@ -166,7 +167,7 @@ def draw_plate(r: random.Random) -> tuple[np.ndarray, str]:
         marks.frame(canvas, r, (y, y + m.shape[0]))
     if r.random() < 0.5:
         marks.bolts(canvas, r, (y, y + m.shape[0]))
-    return canvas, formats.label_of(text)
+    return canvas, formats.label_of(text), full
 
 
 def _with_separator(text: str, style: styles.Style, r: random.Random) -> str:
