@@ -274,6 +274,28 @@ def test_plate_face_draws_some_ones_as_nearly_bare_bars():
     assert bare >= 3, bare
 
 
+def test_plate_face_draws_flat_footed_vs_with_slanted_sides():
+    """Arizona's V ends in a short flat foot (real ones were read U). Its sides still close
+    in from the top corners, where a U's stay apart until the bowl."""
+    from lpr_ray.synth import fonts, plate_font
+
+    def widths(face: str, ch: str) -> tuple[int, int]:
+        g = fonts.glyph(face, ch) > 0.5
+        ink = [np.flatnonzero(g[r]) for r in (4, 2 + round(0.7 * fonts.ATLAS_H))]
+        return tuple(int(c[-1] - c[0] + 1) for c in ink)
+
+    feet = []
+    for j in range(plate_font.JITTERS):
+        face = f"{plate_font.PREFIX}1:1:{j}"
+        g = fonts.glyph(face, "V") > 0.5
+        feet.append(int(g[fonts.ATLAS_H].sum()))
+        top, low = widths(face, "V")
+        assert low < 0.7 * top, (j, top, low)
+        u_top, u_low = widths(face, "U")
+        assert u_low > 0.9 * u_top, (j, u_top, u_low)
+    assert max(feet) >= 1.4 * min(feet), feet
+
+
 def _corner_ink(face: str, stroke: float, ch: str, right: bool, bottom: bool) -> float:
     """Mean ink in a stroke-sized square at one corner of a glyph's cap box."""
     from lpr_ray.synth import fonts
