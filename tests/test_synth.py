@@ -433,3 +433,14 @@ def test_plates_too_faint_to_read_are_drawn_again(monkeypatch):
     below = sum(p.ink_contrast < 90.0 for p in strict)
     assert below < 0.1 * sum(p.ink_contrast < 90.0 for p in plates)
     assert [p.label for p in strict] != [p.label for p in plates]
+
+
+def test_a_share_of_crops_is_flat_like_night_captures():
+    """A fifth of real labelled crops have a middle band with a grey-level std under 30
+    (night, dull overcast); the generator must draw such crops often, not once in twelve."""
+    import cv2
+
+    images, _ = render_batch(21, 600)
+    std = np.array([cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)[12:36].std() for im in images])
+    assert (std < 30).mean() > 0.15, (std < 30).mean()
+    assert (std < 20).mean() > 0.04, (std < 20).mean()
