@@ -276,11 +276,11 @@ def camera(
     if r.random() < 0.25:  # camera response curve
         gamma = r.uniform(0.75, 1.4)
         bgr = cv2.LUT(bgr, (255.0 * (np.arange(256) / 255.0) ** gamma).astype(np.uint8))
+    data = None
     if r.random() < 0.75:
         quality = round(95 - r.uniform(0.3, 1.0) * 75 * (0.3 + s))
         ok, enc = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, max(15, quality)])
         if ok:
             data = enc.tobytes()
             bgr = cv2.imdecode(enc, cv2.IMREAD_COLOR)
-            return bgr, data, None if ink is None else ink_contrast(bgr, ink)
-    return bgr, None, None if ink is None else ink_contrast(bgr, ink)
+    return bgr, data, None if ink is None else ink_contrast(bgr, ink)
