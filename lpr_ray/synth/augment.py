@@ -2,7 +2,8 @@
 
 Order: dirt and uneven light on the plate, perspective and rotation, a crop jittered
 around the plate's bounding box at a source size of about 35..330 px wide, then blur,
-resampling, exposure/contrast/colour, haze, noise and JPEG.
+resampling, exposure/contrast/colour, haze, dusk or night flatness, noise and JPEG. The
+serial's mask can ride along through the warp to measure what ink contrast is left.
 """
 
 from __future__ import annotations
