@@ -72,12 +72,14 @@ def sticker(canvas: np.ndarray, cx: float, cy: float, w: float, h: float, r: ran
     x0, y0 = round(cx - w / 2), round(cy - h / 2)
     x1, y1 = round(cx + w / 2), round(cy + h / 2)
     under = canvas[max(0, y0) : max(0, y1 + 1), max(0, x0) : max(0, x1 + 1)]
-    if under.size and r.random() < FADED_STICKER_P:
+    faded = under.size and r.random() < FADED_STICKER_P
+    if faded:
         # Sun-faded or dirty stickers on old plates barely stand out from the plate; a model
         # that only saw bright ones read the faint edges of a faded one in the gap as a 1.
         colour = pc.mix(colour, tuple(under.reshape(-1, 3).mean(axis=0)), r.uniform(0.5, 0.85))
     cv2.rectangle(canvas, (x0, y0), (x1, y1), colour, -1)
-    if r.random() < 0.3:  # a darker border
+    # A darker border: on a faded sticker its edges are often all that shows of it.
+    if r.random() < (0.6 if faded else 0.3):
         cv2.rectangle(canvas, (x0, y0), (x1, y1), pc.mix(colour, (0, 0, 0), 0.5), 1)
     if r.random() < 0.7:
         small_marks(
@@ -89,11 +91,13 @@ def slot_object(
     canvas: np.ndarray, cx: float, cy: float, h: float, room: float, ink, r: random.Random
 ) -> None:
     """What fills a '#' slot `room` pixels wide: a registration sticker (often with tiny
-    print) or an emblem."""
-    s = h * r.uniform(0.45, 0.85)
+    print) or an emblem. Stickers reach up to the serial's height and across the whole gap,
+    their edges against the characters (drawn before them, so never over them): the edge of
+    such a sticker next to a character was read as an extra 1 on real plates."""
+    s = h * r.uniform(0.45, 1.0)
     kind = r.random()
     if kind < 0.5:
-        w = min(s * r.uniform(0.55, 1.1), room * r.uniform(0.8, 1.0))
+        w = min(s * r.uniform(0.55, 1.1), room * r.uniform(0.8, 1.1))
         sticker(canvas, cx, cy + r.uniform(-0.1, 0.1) * h, w, s, r)
     elif kind < 0.6:
         colour = pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)

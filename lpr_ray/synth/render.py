@@ -132,10 +132,10 @@ def draw_plate(r: random.Random) -> tuple[np.ndarray, str, np.ndarray]:
     )
     m = pc.fit(line, th, max_w, r.uniform(0.9, 1.4))
     x = round((PLATE_W - m.shape[1]) / 2 + r.uniform(-0.03, 0.03) * PLATE_W)
-    # The tightest detector cut (augment.camera) trims up to 2.5% a side: a 3% margin
-    # keeps every character whole; a wide serial's 2% lets the cut shave off at most a
-    # sliver of its end characters, which stay readable, as on real crops.
-    margin = round((0.02 if wide else 0.03) * PLATE_W)
+    # The tightest detector cut (augment.camera) trims up to 2.5% a side, so a margin of
+    # 2.5% (a wide serial's) or 3% keeps every character whole; frame bars (marks.frame)
+    # are at most 5 px, inside either margin.
+    margin = round((0.025 if wide else 0.03) * PLATE_W)
     x = min(max(x, margin), PLATE_W - m.shape[1] - margin)
     y = round(PLATE_H * r.uniform(0.5, 0.6) - m.shape[0] / 2)
     colour = pc.jitter_colour(r.choice(style.text_colours), r, 15)
