@@ -293,7 +293,7 @@ def test_plate_face_draws_flat_footed_vs_with_slanted_sides():
         assert low < 0.7 * top, (j, top, low)
         u_top, u_low = widths(face, "U")
         assert u_low > 0.9 * u_top, (j, u_top, u_low)
-    assert max(feet) >= 1.4 * min(feet), feet
+    assert max(feet) >= 1.3 * min(feet), feet
 
 
 def _corner_ink(face: str, stroke: float, ch: str, right: bool, bottom: bool) -> float:

@@ -175,7 +175,7 @@ def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
     if ch == "V":
         if j == 2:  # Arizona's V ends in a short flat foot, not a point: its straight sides
             # from the top corners are what tell it from a U (real ones were read U)
-            return [[(0.0, 0.0), (0.36, 1.0), (0.64, 1.0), (1.0, 0.0)]], 1.05
+            return [[(0.0, 0.0), (0.4, 1.0), (0.6, 1.0), (1.0, 0.0)]], 1.05
         return [[(0.0, 0.0), (0.5, 1.0), (1.0, 0.0)]], 1.05
     if ch == "W":
         if j == 2:  # Texas's condensed W: its middle peak at the cap line
