@@ -187,3 +187,36 @@ def test_background_run_stops_cleanly_and_resumes(tmp_path, how):
     assert ckpt["epoch"] == done < 500
     resumed = Trainer(TrainConfig(out=str(out), resume=True, epochs=done + 1, workers=0, threads=1, log_every=0))
     assert resumed.start_epoch == done + 1
+
+
+def test_ema_weights_are_validated_saved_and_resumed(tmp_path):
+    """With --ema the averaged weights are what is validated and saved as "model" (what
+    export and --init-from read); the raw weights ride along in last.pt for --resume."""
+    trainer = Trainer(small_cfg(tmp_path, epochs=1, steps_per_epoch=6, ema=0.9))
+    start = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.run()
+    ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    avg, raw = ckpt["model"], ckpt["raw_model"]
+    moved = [k for k in raw if raw[k].is_floating_point() and not torch.equal(raw[k], start[k])]
+    assert moved
+    for k in moved:
+        if "running" in k:  # BatchNorm statistics are taken from the raw model as they are
+            assert torch.equal(avg[k], raw[k]), k
+            continue
+        # 6 steps at decay 0.9 keep 0.9**6 = 53% of the start: between the start and the raw
+        assert not torch.equal(avg[k], raw[k]), k
+        assert (avg[k] - start[k]).abs().sum() < (raw[k] - start[k]).abs().sum(), k
+    again = Trainer(small_cfg(tmp_path, epochs=2, resume=True))
+    for k, v in again.model.state_dict().items():
+        assert torch.equal(v, raw[k]), k
+    for k, v in again.ema.state_dict().items():
+        assert torch.equal(v, avg[k]), k
+    m = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    assert m["val"]["synthetic"]["count"] == 16
+
+
+def test_cli_rejects_an_ema_decay_outside_0_1(tmp_path, capsys):
+    from lpr_ray.cli.main import main
+
+    assert main(["train", "--out", str(tmp_path / "x"), "--ema", "1.5"]) != 0
+    assert "--ema must be a decay in [0, 1), got 1.5" in capsys.readouterr().err

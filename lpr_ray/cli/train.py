@@ -33,6 +33,14 @@ def register(subparsers) -> None:
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--warmup-steps", type=int, default=300)
     p.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        metavar="DECAY",
+        help="validate, select and save an exponential moving average of the weights with this "
+        "decay per step, e.g. 0.999 (about the last 1000 steps); 0: off",
+    )
+    p.add_argument(
         "--synthetic",
         type=int,
         default=None,
@@ -58,11 +66,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from lpr_ray.errors import require
+    from lpr_ray.errors import LprRayError, require
 
     require("torch", "train")
     from lpr_ray.train.config import TrainConfig
     from lpr_ray.train.loop import train
+
+    if not 0.0 <= args.ema < 1.0:
+        raise LprRayError(f"--ema must be a decay in [0, 1), got {args.ema}")
 
     synthetic = args.synthetic if args.synthetic is not None else (0 if args.train_tao else 1)
     steps = args.steps_per_epoch
@@ -85,6 +96,7 @@ def run(args) -> int:
         lr=args.lr,
         weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps,
+        ema=args.ema,
         synthetic=synthetic,
         train_tao=tuple(args.train_tao),
         tao_fraction=args.tao_fraction,

@@ -22,6 +22,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_steps: int = 300
     grad_clip: float = 5.0
+    # Exponential moving average of the weights, updated every step (0: off). Validation,
+    # best.pt and the exported model use the average; last.pt also keeps the raw weights.
+    ema: float = 0.0
     # Synthetic plates per epoch rendered on the fly (0: no synthetic data). The epoch
     # length is steps_per_epoch batches either way; synthetic and TAO data are mixed by
     # `tao_fraction` when both are given.

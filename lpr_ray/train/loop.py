@@ -106,13 +106,16 @@ class Trainer:
         torch.manual_seed(cfg.seed)
 
         self.model = create_model(cfg.arch, self.charset.num_classes).to(self.device)
+        self.ema = create_model(cfg.arch, self.charset.num_classes).to(self.device) if cfg.ema else None
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda_for(cfg))
         self.start_epoch = 1
         self.step = 0
         self.best = None
         if resume_ckpt is not None:
-            self.model.load_state_dict(resume_ckpt["model"])
+            self.model.load_state_dict(resume_ckpt.get("raw_model", resume_ckpt["model"]))
+            if self.ema is not None:
+                self.ema.load_state_dict(resume_ckpt["model"])
             self.opt.load_state_dict(resume_ckpt["optimizer"])
             self.sched.load_state_dict(resume_ckpt["scheduler"])
             self.sched.lr_lambdas = [lr_lambda_for(cfg)]
@@ -123,6 +126,8 @@ class Trainer:
         elif cfg.init_from:
             skipped = init_weights_from(self.model, cfg.init_from, self.charset.characters)
             _log(f"initialised from {cfg.init_from}" + (f" (fresh: {skipped})" if skipped else ""))
+        if self.ema is not None and resume_ckpt is None:
+            self.ema.load_state_dict(self.model.state_dict())
 
         (self.out / "config.json").write_text(cfg.to_json(), encoding="utf-8")
         self.tao_images = self.tao_labels = None
@@ -138,11 +143,19 @@ class Trainer:
             imgs, labs, _ = load_tao_arrays(cfg.val_tao, self.charset)
             self.val_sets["tao"] = (imgs, labs)
 
+    @property
+    def reader(self):
+        """The weights that are validated, selected and saved as "model": the average when
+        --ema is on."""
+        return self.model if self.ema is None else self.ema
+
     def checkpoint(self, epoch: int, metrics: dict) -> dict:
+        extra = {} if self.ema is None else {"raw_model": self.model.state_dict()}
         return {
+            **extra,
             "arch": self.cfg.arch,
             "characters": list(self.charset.characters),
-            "model": self.model.state_dict(),
+            "model": self.reader.state_dict(),
             "optimizer": self.opt.state_dict(),
             "scheduler": self.sched.state_dict(),
             "epoch": epoch,
@@ -181,6 +194,8 @@ class Trainer:
             self.opt.step()
             self.sched.step()
             self.step += 1
+            if self.ema is not None:
+                self._update_ema()
             v = float(loss.detach())
             losses.append(v)
             window.append(v)
@@ -197,6 +212,15 @@ class Trainer:
         return {"train_loss": float(np.mean(losses)) if losses else None, "train_plates": seen,
                 "train_seconds": round(dt, 1), "train_plates_per_s": round(seen / dt, 1) if dt else None}
 
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        d = self.cfg.ema
+        for avg, p in zip(self.ema.parameters(), self.model.parameters(), strict=True):
+            avg.lerp_(p, 1.0 - d)
+        # BatchNorm statistics are already running averages: take the model's.
+        for avg, b in zip(self.ema.buffers(), self.model.buffers(), strict=True):
+            avg.copy_(b)
+
     def val_fingerprint(self) -> str:
         import hashlib
 
@@ -210,7 +234,7 @@ class Trainer:
     def validate(self) -> dict:
         out = {}
         for name, (imgs, labs) in self.val_sets.items():
-            m, _ = evaluate(self.model, imgs, labs, self.charset.characters, self.device)
+            m, _ = evaluate(self.reader, imgs, labs, self.charset.characters, self.device)
             out[name] = m
         return out
 
