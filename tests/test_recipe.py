@@ -1,0 +1,42 @@
+"""The recipe that reproduces the shipped model: every lpr-ray command in it is one the CLI
+accepts, and its last training stage is the one exported."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from lpr_ray.cli.main import build_parser
+
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "us_lprnet_small.sh"
+
+
+def _commands() -> list[list[str]]:
+    text = RECIPE.read_text(encoding="utf-8").replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("lpr-ray "):
+            line = line.replace('"${VAL_TAO[@]}"', "--val-tao ../shared/data/us_real_val")
+            line = re.sub(r'"\$(\w+)', r'"/tmp/\1', line)
+            out.append(shlex.split(line)[1:])
+    return out
+
+
+def test_every_recipe_command_parses():
+    commands = _commands()
+    assert [c[0] for c in commands].count("train") >= 3
+    parser = build_parser()
+    for argv in commands:
+        args = parser.parse_args(argv)  # exits (SystemExit) on an unknown option
+        assert args.command == argv[0]
+
+
+def test_the_recipe_exports_its_last_stage():
+    commands = _commands()
+    stages = [c[c.index("--out") + 1] for c in commands if c[0] == "train"]
+    export = next(c for c in commands if c[0] == "export")
+    assert export[export.index("--checkpoint") + 1] == f"{stages[-1]}/best.pt"
+    for prev, argv in zip(stages, [c for c in commands if c[0] == "train"][1:], strict=False):
+        assert argv[argv.index("--init-from") + 1].startswith(prev + "/"), argv
