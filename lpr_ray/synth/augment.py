@@ -3,7 +3,7 @@
 Order: dirt and uneven light on the plate, perspective and rotation, a crop jittered
 around the plate's bounding box at a source size of about 35..330 px wide, then blur,
 resampling, exposure/contrast/colour, haze, dusk or night flatness, noise and JPEG. The
-serial's mask can ride along through the warp to measure what ink contrast is left.
+serial's mask rides along through the warp to measure what ink contrast is left.
 """
 
 from __future__ import annotations
@@ -99,17 +99,22 @@ def _lighting(canvas: np.ndarray, r: random.Random, g: np.random.Generator) -> N
         canvas[ys, xs] *= g.uniform(0.3, 0.8, (n, 1)).astype(np.float32)
 
 
+def _band_stats(out: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of the grey levels of the crop's middle half (rows)."""
+    h = out.shape[0]
+    mean, std = cv2.meanStdDev(cv2.cvtColor(out[h // 4 : h - h // 4], cv2.COLOR_RGB2GRAY))
+    return float(mean[0, 0]), float(std[0, 0])
+
+
 def _keep_readable(out: np.ndarray, min_range: float) -> None:
     """Stretch contrast in place when the plate's middle band has faded below min_range grey
     levels: real crops this degraded are not labelled, so training on them only adds noise."""
-    h = out.shape[0]
-    band = cv2.cvtColor(out[h // 4 : h - h // 4], cv2.COLOR_RGB2GRAY)
-    mean, std = cv2.meanStdDev(band)
-    spread = 3.3 * float(std[0, 0])  # about the 5..95 percentile range of a plate's greys
+    mean, std = _band_stats(out)
+    spread = 3.3 * std  # about the 5..95 percentile range of a plate's greys
     if spread < min_range:
-        out -= np.float32(mean[0, 0])
+        out -= np.float32(mean)
         out *= np.float32(min_range / max(spread, 1.0))
-        out += np.float32(min(max(float(mean[0, 0]), min_range / 2 + 5), 250 - min_range / 2))
+        out += np.float32(min(max(mean, min_range / 2 + 5), 250 - min_range / 2))
 
 
 def _flatten(out: np.ndarray, r: random.Random) -> None:
@@ -117,15 +122,13 @@ def _flatten(out: np.ndarray, r: random.Random) -> None:
     standard deviation of 12..30 grey levels around a dark or middling level. A fifth of
     us_real_val's crops are that flat (band std < 30), three times the share the other
     effects give; a model that rarely saw them misread a third of the flattest."""
-    h = out.shape[0]
-    band = cv2.cvtColor(out[h // 4 : h - h // 4], cv2.COLOR_RGB2GRAY)
-    mean, std = cv2.meanStdDev(band)
+    mean, std = _band_stats(out)
     target = r.uniform(12.0, 30.0)
-    if float(std[0, 0]) <= target:
+    if std <= target:
         return
     level = r.uniform(35, 90) if r.random() < 0.5 else r.uniform(90, 170)
-    out -= np.float32(mean[0, 0])
-    out *= np.float32(target / float(std[0, 0]))
+    out -= np.float32(mean)
+    out *= np.float32(target / std)
     out += np.float32(level)
 
 
@@ -163,10 +166,10 @@ def ink_contrast(crop: np.ndarray, ink: np.ndarray) -> float:
 
 
 def camera(
-    canvas: np.ndarray, r: random.Random, g: np.random.Generator, ink: np.ndarray | None = None
-) -> tuple[np.ndarray, bytes | None, float | None]:
+    canvas: np.ndarray, r: random.Random, g: np.random.Generator, ink: np.ndarray
+) -> tuple[np.ndarray, bytes | None, float]:
     """Plate canvas (float32 RGB) -> (BGR uint8 crop at its source size, JPEG bytes or None,
-    the serial's ink contrast in the crop or None).
+    the serial's ink contrast in the crop).
 
     The returned crop is what decoding the JPEG gives back when JPEG was drawn. `ink`, the
     serial's coverage on the canvas, is carried through the same warp to measure
@@ -193,8 +196,7 @@ def camera(
     if scale < 0.9:
         size = (max(8, round(pw * scale)), max(4, round(ph * scale)))
         canvas = cv2.resize(canvas, size, interpolation=cv2.INTER_AREA)
-        if ink is not None:
-            ink = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
+        ink = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
     sh, sw = canvas.shape[:2]
     src = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float32)
     m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
@@ -207,8 +209,7 @@ def camera(
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_TRANSPARENT,
     )
-    if ink is not None:
-        ink = cv2.warpPerspective(ink, m, (out_w, out_h), flags=cv2.INTER_LINEAR)
+    ink = cv2.warpPerspective(ink, m, (out_w, out_h), flags=cv2.INTER_LINEAR)
 
     # How degraded this capture is, 0 (sharp, well lit) to 1 (barely readable): one draw
     # scales every effect so that they do not all pile up on the same crop.
@@ -284,4 +285,4 @@ def camera(
         if ok:
             data = enc.tobytes()
             bgr = cv2.imdecode(enc, cv2.IMREAD_COLOR)
-    return bgr, data, None if ink is None else ink_contrast(bgr, ink)
+    return bgr, data, ink_contrast(bgr, ink)
