@@ -29,12 +29,16 @@ def test_medium_is_wider_but_within_the_cpu_budget():
     assert 1.5 * small < medium <= 0.5e9
 
 
-def test_grown_shipped_model_reads_exactly_as_before():
+def _grown_shipped(arch: str):
+    """(the shipped model, it grown into `arch`, plates), both models in eval mode."""
     src, _ = load_model_from_checkpoint(SHIPPED)
-    wide = create_model("lprnet_medium", US.num_classes)
-    assert init_weights_from(wide, SHIPPED, US.characters) == []
-    wide.eval()
-    x = _shipped_images()
+    grown = create_model(arch, US.num_classes)
+    assert init_weights_from(grown, SHIPPED, US.characters) == []
+    return src, grown.eval(), _shipped_images()
+
+
+def test_grown_shipped_model_reads_exactly_as_before():
+    src, wide, x = _grown_shipped("lprnet_medium")
     with torch.no_grad():
         a, b = src(x), wide(x)
     assert a.shape == b.shape
@@ -83,3 +87,45 @@ def test_cli_fine_tunes_the_checkpoints_architecture_unless_told(tmp_path):
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["arch"] == "lprnet_medium"
     assert main(["train", "--out", str(tmp_path / "plain"), *common]) == 0
     assert json.loads((tmp_path / "plain" / "config.json").read_text())["arch"] == "lprnet_small"
+
+
+def _receptive_columns(model, step: int) -> set[int]:
+    """Input columns that reach one time step's logits."""
+    model.eval()
+    x = torch.rand(1, 3, 48, 96, requires_grad=True)
+    model(x)[0, step].sum().backward()
+    return set(torch.nonzero(x.grad.abs().sum(dim=(0, 1, 2))).flatten().tolist())
+
+
+def test_ctx_blocks_let_a_step_see_the_whole_plate_within_the_budget():
+    small = create_model("lprnet_small", US.num_classes)
+    ctx = create_model("lprnet_small_ctx", US.num_classes)
+    for block in ctx.context:  # a trained block: its residual branch is not zero
+        torch.nn.init.ones_(block.out_bn.weight)
+    seen = _receptive_columns(small, 12)
+    assert max(seen) - min(seen) < 48  # about three characters of a 96 px plate
+    assert _receptive_columns(ctx, 12) == set(range(96))  # a middle step sees it all
+    assert count_flops(small) < count_flops(ctx) <= 1.5 * count_flops(small)
+
+
+def test_shipped_model_grows_into_ctx_reading_exactly_as_before_and_its_blocks_learn():
+    src, ctx, x = _grown_shipped("lprnet_small_ctx")
+    with torch.no_grad():
+        assert torch.equal(src(x), ctx(x))
+    ctx.train()
+    ctx(x).logsumexp(-1).sum().backward()
+    # The zero-scaled last BatchNorm of each new block still gets a gradient: they can learn.
+    assert all(b.out_bn.weight.grad.abs().sum() > 0 for b in ctx.context)
+
+
+def test_only_the_models_new_blocks_may_be_missing_from_the_source():
+    small = create_model("lprnet_small", US.num_classes).state_dict()
+    ctx = create_model("lprnet_small_ctx", US.num_classes).state_dict()
+    assert grow_state(small, ctx, ("context.",)).keys() == ctx.keys()
+    with pytest.raises(LprRayError, match="cannot grow"):
+        grow_state(small, ctx)  # the model did not declare the blocks new
+    without_classifier = {k: v for k, v in small.items() if not k.startswith("classifier.")}
+    with pytest.raises(LprRayError, match="cannot grow"):
+        grow_state(without_classifier, ctx, ("context.",))
+    with pytest.raises(LprRayError, match="cannot grow"):
+        grow_state(ctx, small)  # shrinking drops the blocks

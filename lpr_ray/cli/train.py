@@ -19,8 +19,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, help="output folder for checkpoints, config and metrics")
     p.add_argument(
-        "--arch", default=None, choices=["lprnet_small", "lprnet_medium", "baseline18"],
-        help="lprnet_small/medium: CPU-sized (76/133 MFLOP per plate); baseline18: NVIDIA's "
+        "--arch", default=None, choices=["lprnet_small", "lprnet_small_ctx", "lprnet_medium", "baseline18"],
+        help="lprnet_small/_ctx/medium: CPU-sized (76/97/133 MFLOP per plate; _ctx adds "
+        "plate-wide context after the temporal conv); baseline18: NVIDIA's "
         "(5.66 GFLOP). Default: the --init-from checkpoint's, else lprnet_small",
     )
     p.add_argument("--epochs", type=int, default=None, help="total epochs (default 20; with --resume: the saved run's, or this to lengthen/shorten its schedule)")
@@ -55,7 +56,7 @@ def register(subparsers) -> None:
     p.add_argument("--val-synthetic", type=int, default=2000, help="size of the held-out synthetic validation set")
     p.add_argument("--no-augment", action="store_true", help="turn train-time augmentation off")
     p.add_argument("--init-from", default=None, metavar="PATH", help="fine-tune: start from this checkpoint's weights (e.g. the shipped model.pt); "
-        "an lprnet_small checkpoint is grown into --arch lprnet_medium with its reads unchanged")
+        "an lprnet_small checkpoint is grown into --arch lprnet_medium or lprnet_small_ctx with its reads unchanged")
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt (model, optimizer, schedule, epoch)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--seed", type=int, default=0)

@@ -14,7 +14,7 @@ from lpr_ray.errors import LprRayError, require
 require("torch", "train")
 
 from lpr_ray.models.baseline18 import Baseline18  # noqa: E402
-from lpr_ray.models.lprnet_small import LPRNetMedium, LPRNetSmall  # noqa: E402
+from lpr_ray.models.lprnet_small import LPRNetMedium, LPRNetSmall, LPRNetSmallCtx  # noqa: E402
 
 DEFAULT_ARCH = "lprnet_small"
 TIME_STEPS = 24
@@ -22,6 +22,7 @@ TIME_STEPS = 24
 ARCHITECTURES: dict[str, Callable[..., object]] = {
     "lprnet_small": LPRNetSmall,
     "lprnet_medium": LPRNetMedium,
+    "lprnet_small_ctx": LPRNetSmallCtx,
     "baseline18": Baseline18,
 }
 
@@ -35,4 +36,4 @@ def create_model(name: str, num_classes: int, **kwargs):
     return ARCHITECTURES[name](num_classes, **kwargs)
 
 
-__all__ = ["ARCHITECTURES", "DEFAULT_ARCH", "TIME_STEPS", "Baseline18", "LPRNetMedium", "LPRNetSmall", "create_model"]
+__all__ = ["ARCHITECTURES", "DEFAULT_ARCH", "TIME_STEPS", "Baseline18", "LPRNetMedium", "LPRNetSmall", "LPRNetSmallCtx", "create_model"]

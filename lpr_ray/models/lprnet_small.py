@@ -13,13 +13,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lpr_ray.models.common import ConvBNReLU
+from lpr_ray.models.common import ContextBlock, ConvBNReLU
 
 
 class LPRNetSmall(nn.Module):
     arch = "lprnet_small"
     WIDTHS: tuple[int, int, int, int] = (24, 32, 64, 96)
     HIDDEN = 192
+    # Dilations of the ContextBlocks after the temporal conv; none in lprnet_small.
+    CONTEXT: tuple[int, ...] = ()
+    # State-dict prefixes that start as the identity, so they may be missing from a
+    # checkpoint that is grown into this model.
+    NEW_BLOCKS_OK: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -45,6 +50,8 @@ class LPRNetSmall(nn.Module):
         # Each of the 24 columns (6 rows x w3 channels) -> one time step.
         self.column = ConvBNReLU(w3, hidden, (6, 1), padding=0)
         self.temporal = ConvBNReLU(hidden, hidden, (1, 3), padding=(0, 1))
+        if self.CONTEXT:
+            self.context = nn.Sequential(*(ContextBlock(hidden, d) for d in self.CONTEXT))
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Conv2d(hidden, num_classes, 1)
 
@@ -52,6 +59,8 @@ class LPRNetSmall(nn.Module):
         x = self.features(x)
         x = self.column(x)  # [N, hidden, 1, 24]
         x = x + self.temporal(x)
+        if self.CONTEXT:
+            x = self.context(x)
         x = self.classifier(self.dropout(x))  # [N, C, 1, 24]
         return x.squeeze(2).permute(0, 2, 1)  # [N, 24, C]
 
@@ -66,3 +75,17 @@ class LPRNetMedium(LPRNetSmall):
     arch = "lprnet_medium"
     WIDTHS = (32, 48, 80, 128)
     HIDDEN = 256
+
+
+class LPRNetSmallCtx(LPRNetSmall):
+    """`lprnet_small_ctx`: lprnet_small plus two ContextBlocks (dilations 2 and 4).
+
+    Each of lprnet_small's steps sees about 41 px of the 96 px plate, some three characters;
+    the blocks widen that to +-69 px (a middle step sees the whole plate) for 21 MFLOP
+    more, so a glyph can be read from the plate's pattern around it. A trained
+    lprnet_small grows into it unchanged.
+    """
+
+    arch = "lprnet_small_ctx"
+    CONTEXT = (2, 4)
+    NEW_BLOCKS_OK = ("context.",)

@@ -53,7 +53,7 @@ def init_weights_from(model, path: str | os.PathLike, characters: tuple[str, ...
 
     When the characters differ (another dictionary), the classifier rows cannot be reused
     and are left freshly initialised. A checkpoint of a narrower architecture with the same
-    layers (lprnet_small -> lprnet_medium) is grown into the model (`lpr_ray.train.grow`).
+    layers (lprnet_small -> lprnet_medium or lprnet_small_ctx) is grown into the model (`lpr_ray.train.grow`).
     """
     ckpt = load_checkpoint(path)
     src = ckpt["model"]
@@ -62,13 +62,14 @@ def init_weights_from(model, path: str | os.PathLike, characters: tuple[str, ...
     if ckpt["arch"] != getattr(model, "arch", ckpt["arch"]):
         from lpr_ray.train.grow import can_grow, grow_state
 
-        if not (same_chars and can_grow(src, own)):
+        new_ok = getattr(model, "NEW_BLOCKS_OK", ())
+        if not (same_chars and can_grow(src, own, new_ok)):
             raise LprRayError(
                 f"--init-from {path} holds a {ckpt['arch']!r} model, but this run trains "
                 f"{model.arch!r}, and it cannot be grown into it (that needs the same layers, "
                 "each no larger, and the same characters)"
             )
-        model.load_state_dict(grow_state(src, own))
+        model.load_state_dict(grow_state(src, own, new_ok))
         return []
     load, skipped = {}, []
     for k, v in own.items():

@@ -7,6 +7,10 @@ non-zero activations for the zero weights reading them to receive a gradient). N
 BatchNorm channels start at the identity. In eval mode the grown model's logits equal the
 source's; training then puts the extra width to use (Net2Net's idea, with zeros instead of
 channel copies so no symmetry has to be broken).
+
+A model may also add whole blocks that start as the identity (lprnet_small ->
+lprnet_small_ctx): their tensors, under the prefixes the model lists in `new_ok`, keep their
+fresh values.
 """
 
 from __future__ import annotations
@@ -16,25 +20,33 @@ from lpr_ray.errors import LprRayError, require
 torch = require("torch", "train")
 
 
-def can_grow(src: dict, own: dict) -> bool:
-    """True when every tensor of `own` has a same-named, same-rank, no-larger source tensor."""
-    if set(src) != set(own):
+def can_grow(src: dict, own: dict, new_ok: tuple[str, ...] = ()) -> bool:
+    """True when every tensor of `own` has a same-named, same-rank, no-larger source tensor,
+    except those under the `new_ok` prefixes, which the source must not have."""
+    if not set(src) <= set(own):
+        return False
+    missing = set(own) - set(src)
+    if any(not k.startswith(new_ok) for k in missing) or (missing and not new_ok):
         return False
     return all(
         src[k].dim() == v.dim() and all(a <= b for a, b in zip(src[k].shape, v.shape, strict=True))
         for k, v in own.items()
+        if k in src
     )
 
 
-def grow_state(src: dict, own: dict) -> dict:
+def grow_state(src: dict, own: dict, new_ok: tuple[str, ...] = ()) -> dict:
     """The state dict for the wider model (`own` gives its shapes and fresh values)."""
-    if not can_grow(src, own):
+    if not can_grow(src, own, new_ok):
         raise LprRayError(
             "cannot grow: the source checkpoint's layers do not fit inside this model's "
             "(every layer must exist in both, with the same rank and no larger a shape)"
         )
     out = {}
     for k, new in own.items():
+        if k not in src:
+            out[k] = new.clone()
+            continue
         old = src[k].to(new.dtype)
         if old.shape == new.shape:
             out[k] = old.clone()
