@@ -296,6 +296,26 @@ def test_plate_face_draws_flat_footed_vs_with_slanted_sides():
     assert max(feet) >= 1.3 * min(feet), feet
 
 
+def test_plate_face_draws_narrow_ts_that_only_the_bottom_serif_tells_from_an_i():
+    """California's T is narrow, its bar hardly wider than an I's serifs (real ones were read
+    I). Every face, light or heavy, wide or condensed, draws such Ts; every T's bar still
+    overhangs its stem, and no T has ink at the foot beside the stem, which is what an I has."""
+    from lpr_ray.synth import fonts, plate_font
+
+    for s in range(len(plate_font.STROKES)):
+        for w in range(len(plate_font.WIDTHS)):
+            i_width = fonts.glyph(f"{plate_font.PREFIX}{s}:{w}:1", "I").shape[1]
+            t_widths = []
+            for j in range(plate_font.JITTERS):
+                g = fonts.glyph(f"{plate_font.PREFIX}{s}:{w}:{j}", "T") > 0.5
+                stem = g[g.shape[0] // 2].sum()
+                bar = max(g[r].sum() for r in range(2, 6))
+                foot = max(g[r].sum() for r in range(fonts.ATLAS_H - 2, fonts.ATLAS_H + 2))
+                assert bar >= 2 * stem and foot <= stem + 1, (s, w, j, stem, bar, foot)
+                t_widths.append(g.shape[1])
+            assert min(t_widths) <= 1.35 * i_width, (s, w, t_widths, i_width)
+
+
 def _corner_ink(face: str, stroke: float, ch: str, right: bool, bottom: bool) -> float:
     """Mean ink in a stroke-sized square at one corner of a glyph's cap box."""
     from lpr_ray.synth import fonts

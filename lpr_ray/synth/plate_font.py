@@ -168,8 +168,9 @@ def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
         return p + [[(0.45, 0.54), (1.0, 1.0)]], 1.0
     if ch == "S":
         return [_arc(0.5, 0.26, 0.48, 0.26, 340, 120) + _arc(0.5, 0.74, 0.5, 0.26, 300, 520)], 1.0
-    if ch == "T":
-        return [[(0.0, 0.0), (1.0, 0.0)], [(0.5, 0.0), (0.5, 1.0)]], 1.0
+    if ch == "T":  # California's T is narrow, its bar little wider than an I's serifs: only
+        # the I's bottom serif tells them apart (real narrow Ts were read I)
+        return [[(0.0, 0.0), (1.0, 0.0)], [(0.5, 0.0), (0.5, 1.0)]], (1.0, 0.82, 0.68)[j]
     if ch == "U":
         return [[(0.0, 0.0), (0.0, 0.68)] + _arc(0.5, 0.68, 0.5, 0.32, 180, 0) + [(1.0, 0.0)]], 1.0
     if ch == "V":
@@ -202,6 +203,8 @@ def glyph(name: str, ch: str, atlas_h: int) -> np.ndarray:
     w_out = width * atlas_h * rel  # outer width of the glyph
     if ch.upper() == "I":  # serifs well wider than the stem, however heavy the stroke
         w_out = max(w_out, 2.6 * t)
+    if ch.upper() == "T":  # however narrow, the bar overhangs the stem on both sides
+        w_out = max(w_out, 2.4 * t)
     if ch.upper() == "W" and j == 2:  # keep the narrow W's inner Vs open in heavy strokes
         w_out = max(w_out, 4.3 * t)
     cw = max(1.0, w_out - t)  # centre-line width
