@@ -1,4 +1,4 @@
-"""Growing a trained lprnet_small into lprnet_medium keeps its reads, then trains on."""
+"""Growing an lprnet_small into lprnet_medium or lprnet_small_ctx keeps its reads, then trains on."""
 
 import pytest
 
@@ -15,6 +15,23 @@ from lpr_ray.train.grow import grow_state  # noqa: E402
 SHIPPED = DEFAULT_MODEL_DIR / "model.pt"
 
 
+@pytest.fixture(scope="module")
+def small_ckpt(tmp_path_factory):
+    """An lprnet_small checkpoint whose BatchNorms are not the identity, as a trained one's
+    are not (the shipped model is lprnet_small_ctx, so it cannot be the source here)."""
+    torch.manual_seed(3)
+    model = create_model("lprnet_small", US.num_classes)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    path = tmp_path_factory.mktemp("small") / "small.pt"
+    torch.save({"arch": "lprnet_small", "characters": "".join(US.characters), "model": model.state_dict()}, path)
+    return path
+
+
 def _shipped_images(n=32):
     # Synthetic plates, not noise: the check must cover the activations real reads use.
     from lpr_ray.synth.generate import render_batch
@@ -29,16 +46,16 @@ def test_medium_is_wider_but_within_the_cpu_budget():
     assert 1.5 * small < medium <= 0.5e9
 
 
-def _grown_shipped(arch: str):
-    """(the shipped model, it grown into `arch`, plates), both models in eval mode."""
-    src, _ = load_model_from_checkpoint(SHIPPED)
+def _grown(ckpt, arch: str):
+    """(the checkpoint's model, it grown into `arch`, plates), both models in eval mode."""
+    src, _ = load_model_from_checkpoint(ckpt)
     grown = create_model(arch, US.num_classes)
-    assert init_weights_from(grown, SHIPPED, US.characters) == []
+    assert init_weights_from(grown, ckpt, US.characters) == []
     return src, grown.eval(), _shipped_images()
 
 
-def test_grown_shipped_model_reads_exactly_as_before():
-    src, wide, x = _grown_shipped("lprnet_medium")
+def test_grown_small_model_reads_exactly_as_before(small_ckpt):
+    src, wide, x = _grown(small_ckpt, "lprnet_medium")
     with torch.no_grad():
         a, b = src(x), wide(x)
     assert a.shape == b.shape
@@ -48,9 +65,9 @@ def test_grown_shipped_model_reads_exactly_as_before():
     assert wide.features[0][0].weight[24:].abs().sum() > 0
 
 
-def test_grown_model_trains_its_new_channels():
+def test_grown_model_trains_its_new_channels(small_ckpt):
     wide = create_model("lprnet_medium", US.num_classes)
-    init_weights_from(wide, SHIPPED, US.characters)
+    init_weights_from(wide, small_ckpt, US.characters)
     wide.train()
     out = wide(_shipped_images(8))
     out.logsumexp(-1).sum().backward()
@@ -68,11 +85,14 @@ def test_growing_into_a_smaller_or_different_model_is_refused(tmp_path):
         init_weights_from(create_model("lprnet_small", US.num_classes), tmp_path / "m.pt", US.characters)
     with pytest.raises(LprRayError, match="cannot be grown"):
         init_weights_from(create_model("baseline18", US.num_classes), SHIPPED, US.characters)
+    # The shipped lprnet_small_ctx has context blocks lprnet_medium lacks.
+    with pytest.raises(LprRayError, match="cannot be grown"):
+        init_weights_from(create_model("lprnet_medium", US.num_classes), SHIPPED, US.characters)
 
 
-def test_cli_fine_tunes_the_checkpoints_architecture_unless_told(tmp_path):
-    """`lpr-ray train --init-from X` trains X's architecture (a medium default model must
-    not be squeezed into lprnet_small); `--arch lprnet_medium` grows a small one."""
+def test_cli_fine_tunes_the_checkpoints_architecture_unless_told(tmp_path, small_ckpt):
+    """`lpr-ray train --init-from X` trains X's architecture (a medium or ctx default model
+    must not be squeezed into lprnet_small); `--arch lprnet_medium` grows a small one."""
     import json
 
     from lpr_ray.cli.main import main
@@ -80,11 +100,13 @@ def test_cli_fine_tunes_the_checkpoints_architecture_unless_told(tmp_path):
     common = ["--epochs", "1", "--synthetic", "4", "--batch-size", "4", "--val-synthetic", "4",
               "--workers", "0", "--threads", "1", "--log-every", "0"]
     assert main(["train", "--out", str(tmp_path / "grown"), "--arch", "lprnet_medium",
-                 "--init-from", str(SHIPPED), *common]) == 0
+                 "--init-from", str(small_ckpt), *common]) == 0
     assert json.loads((tmp_path / "grown" / "config.json").read_text())["arch"] == "lprnet_medium"
     assert main(["train", "--out", str(tmp_path / "ft"), "--init-from",
                  str(tmp_path / "grown" / "last.pt"), *common]) == 0
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["arch"] == "lprnet_medium"
+    assert main(["train", "--out", str(tmp_path / "shipped"), "--init-from", str(SHIPPED), *common]) == 0
+    assert json.loads((tmp_path / "shipped" / "config.json").read_text())["arch"] == "lprnet_small_ctx"
     assert main(["train", "--out", str(tmp_path / "plain"), *common]) == 0
     assert json.loads((tmp_path / "plain" / "config.json").read_text())["arch"] == "lprnet_small"
 
@@ -108,8 +130,8 @@ def test_ctx_blocks_let_a_step_see_the_whole_plate_within_the_budget():
     assert count_flops(small) < count_flops(ctx) <= 1.5 * count_flops(small)
 
 
-def test_shipped_model_grows_into_ctx_reading_exactly_as_before_and_its_blocks_learn():
-    src, ctx, x = _grown_shipped("lprnet_small_ctx")
+def test_small_model_grows_into_ctx_reading_exactly_as_before_and_its_blocks_learn(small_ckpt):
+    src, ctx, x = _grown(small_ckpt, "lprnet_small_ctx")
     with torch.no_grad():
         assert torch.equal(src(x), ctx(x))
     ctx.train()

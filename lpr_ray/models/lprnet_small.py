@@ -1,4 +1,6 @@
-"""`lprnet_small`: the default, CPU-sized LPRNet that honours NVIDIA's contract.
+"""`lprnet_small` and its variants: CPU-sized LPRNets that honour NVIDIA's contract.
+
+`lprnet_small_ctx` (below) is the shipped default model's architecture.
 
 Input [N, 3, 48, 96] RGB in [0, 1]; output logits [N, 24, C] (24 CTC time steps, C =
 characters + blank). A plain conv stack (3x3 conv + BatchNorm + ReLU, folded into the convs
