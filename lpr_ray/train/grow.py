@@ -22,11 +22,11 @@ torch = require("torch", "train")
 
 def can_grow(src: dict, own: dict, new_ok: tuple[str, ...] = ()) -> bool:
     """True when every tensor of `own` has a same-named, same-rank, no-larger source tensor,
-    except those under the `new_ok` prefixes, which the source must not have."""
+    except those under the `new_ok` prefixes, which may be missing from the source."""
     if not set(src) <= set(own):
         return False
-    missing = set(own) - set(src)
-    if any(not k.startswith(new_ok) for k in missing) or (missing and not new_ok):
+    # str.startswith(()) is False: with no new_ok, nothing may be missing.
+    if any(not k.startswith(new_ok) for k in set(own) - set(src)):
         return False
     return all(
         src[k].dim() == v.dim() and all(a <= b for a, b in zip(src[k].shape, v.shape, strict=True))
@@ -40,7 +40,8 @@ def grow_state(src: dict, own: dict, new_ok: tuple[str, ...] = ()) -> dict:
     if not can_grow(src, own, new_ok):
         raise LprRayError(
             "cannot grow: the source checkpoint's layers do not fit inside this model's "
-            "(every layer must exist in both, with the same rank and no larger a shape)"
+            "(every layer must exist in both, with the same rank and no larger a shape, "
+            "except blocks the model adds as the identity)"
         )
     out = {}
     for k, new in own.items():
