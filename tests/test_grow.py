@@ -32,7 +32,7 @@ def small_ckpt(tmp_path_factory):
     return path
 
 
-def _shipped_images(n=32):
+def _plates(n=32):
     # Synthetic plates, not noise: the check must cover the activations real reads use.
     from lpr_ray.synth.generate import render_batch
 
@@ -51,7 +51,7 @@ def _grown(ckpt, arch: str):
     src, _ = load_model_from_checkpoint(ckpt)
     grown = create_model(arch, US.num_classes)
     assert init_weights_from(grown, ckpt, US.characters) == []
-    return src, grown.eval(), _shipped_images()
+    return src, grown.eval(), _plates()
 
 
 def test_grown_small_model_reads_exactly_as_before(small_ckpt):
@@ -69,7 +69,7 @@ def test_grown_model_trains_its_new_channels(small_ckpt):
     wide = create_model("lprnet_medium", US.num_classes)
     init_weights_from(wide, small_ckpt, US.characters)
     wide.train()
-    out = wide(_shipped_images(8))
+    out = wide(_plates(8))
     out.logsumexp(-1).sum().backward()
     # Zero weights reading the new hidden channels still get a gradient: they can grow.
     assert wide.classifier.weight.grad[:, 192:].abs().sum() > 0

@@ -24,9 +24,6 @@ class LPRNetSmall(nn.Module):
     HIDDEN = 192
     # Dilations of the ContextBlocks after the temporal conv; none in lprnet_small.
     CONTEXT: tuple[int, ...] = ()
-    # State-dict prefixes that start as the identity, so they may be missing from a
-    # checkpoint that is grown into this model.
-    NEW_BLOCKS_OK: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -56,6 +53,12 @@ class LPRNetSmall(nn.Module):
             self.context = nn.Sequential(*(ContextBlock(hidden, d) for d in self.CONTEXT))
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Conv2d(hidden, num_classes, 1)
+
+    @property
+    def new_blocks_ok(self) -> tuple[str, ...]:
+        """State-dict prefixes that start as the identity, so they may be missing from a
+        checkpoint that is grown into this model (`lpr_ray.train.grow`)."""
+        return ("context.",) if self.CONTEXT else ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x)
@@ -90,4 +93,3 @@ class LPRNetSmallCtx(LPRNetSmall):
 
     arch = "lprnet_small_ctx"
     CONTEXT = (2, 4)
-    NEW_BLOCKS_OK = ("context.",)

@@ -62,7 +62,7 @@ def init_weights_from(model, path: str | os.PathLike, characters: tuple[str, ...
     if ckpt["arch"] != getattr(model, "arch", ckpt["arch"]):
         from lpr_ray.train.grow import can_grow, grow_state
 
-        new_ok = getattr(model, "NEW_BLOCKS_OK", ())
+        new_ok = getattr(model, "new_blocks_ok", ())
         if not (same_chars and can_grow(src, own, new_ok)):
             raise LprRayError(
                 f"--init-from {path} holds a {ckpt['arch']!r} model, but this run trains "
