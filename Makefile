@@ -31,7 +31,7 @@ unit: setup
 	$(BIN)/python -m pytest -q -m "not slow and not gpu"
 
 test: lint system-deps
-	$(BIN)/python -m pytest -q -m "not gpu"
+	$(BIN)/python -m pytest -q -m "not gpu" --durations=25
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py

@@ -28,6 +28,7 @@ from pyarrow.fs import FileSelector
 from lpr_ray.charset import US
 from lpr_ray.errors import LprRayError
 from lpr_ray.pipeline import job as job_module
+from lpr_ray.pipeline import lock as cluster_lock
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.job import run_job
 from lpr_ray.pipeline.summary import run_files
@@ -137,15 +138,21 @@ def test_manifest_without_versions_is_headed_then_skipped(s3, ray_cluster, model
 
 
 def test_loser_of_a_commit_race_drops_what_the_winner_committed(s3, ray_cluster, model_dir, monkeypatch):
-    """B plans and processes 30 objects; A commits 12 of them first; B must commit only 18."""
+    """B plans and processes 30 objects; A (another cluster) commits 12 of them first; B must
+    commit only 18."""
     uris = put_objects(s3, "inc-r", 0, 30)
     out = f"s3://{s3.bucket}/inc-r-out"
     real_commit = job_module.commit
     done = []
 
+    class NoLock:  # A stands for a run on another Ray cluster: B's lock does not cover it
+        def release(self):
+            pass
+
     def a_commits_first(root, cand, **kw):
         if not done:
             done.append(1)
+            monkeypatch.setattr(cluster_lock, "acquire", lambda *a, **k: NoLock())
             a_input = uris[0].rsplit("/", 1)[0] + "/"  # the objects of one folder
             run_job(RunConfig(input=a_input, output=out, model=str(model_dir), incremental=True,
                               partition_pattern=PATTERN, run_id="A"))
@@ -235,17 +242,66 @@ def test_kill_a_recogniser_actor_then_rerun(s3, ray_cluster, model_dir):
     assert_exactly_once(out, uris)
 
 
-def test_two_runs_started_at_once_commit_each_object_once(s3, ray_cluster, model_dir):
+def test_two_runs_started_at_once_go_one_after_the_other(s3, ray_cluster, model_dir):
+    # Unserialised, two runs' actors can take every CPU of a small cluster and starve each
+    # other's fetch tasks: both hang (seen in CI). With the cluster lock the second waits,
+    # then finds everything committed by the first.
     out = f"s3://{s3.bucket}/twin-out"
     uris = put_objects(s3, "twin-in", 0, 60)
     base = ["--input", f"s3://{s3.bucket}/twin-in/", "--output", out, "--model", str(model_dir)]
     procs = [cli(ray_cluster, [*base, "--run-id", f"t{i}"], wait=False) for i in range(2)]
     results = []
-    for p in procs:
-        stdout, stderr = p.communicate(timeout=300)
-        assert p.returncode == 0, stderr[-3000:]
-        results.append(json.loads(stdout[stdout.index("{"):]))
+    try:
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=300)
+            assert p.returncode == 0, stderr[-3000:]
+            results.append(json.loads(stdout[stdout.index("{"):]))
+    finally:
+        for p in procs:
+            p.kill()  # a hung run must not hold the session cluster for the tests after it
     print("twin runs:", [(r["run_id"], r["rows"], r["dropped"], r["skipped"], r["commit_seq"]) for r in results])
     assert_exactly_once(out, uris)
-    assert sum(r["rows"] for r in results) == 60
-    assert len(commit_records(out)) == sum(r["commit_seq"] is not None for r in results) >= 1
+    assert sorted((r["rows"], r["skipped"], r["dropped"]) for r in results) == [(0, 60, 0), (60, 0, 0)]
+    assert len(commit_records(out)) == 1
+
+
+def test_a_run_waits_for_the_cluster_lock_and_gives_up_after_lock_timeout(s3, ray_cluster, model_dir):
+    import ray
+
+    out = f"s3://{s3.bucket}/lock-out"
+    uris = put_objects(s3, "lock-in", 0, 5)
+    base = ["--input", f"s3://{s3.bucket}/lock-in/", "--output", out, "--model", str(model_dir)]
+    held = cluster_lock.acquire(ray, "holder-run", "s3://somewhere/else")
+    try:
+        refused = cli(ray_cluster, [*base, "--run-id", "l1", "--lock-timeout", "3"])
+    finally:
+        held.release()
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "holder-run" in refused.stderr and "s3://somewhere/else" in refused.stderr
+    assert commit_records(out) == []
+    summary = summary_of(cli(ray_cluster, [*base, "--run-id", "l2", "--lock-timeout", "60"]))
+    assert summary["rows"] == 5
+    assert_exactly_once(out, uris)
+
+
+def test_a_killed_run_does_not_leave_the_cluster_locked(ray_cluster):
+    import ray
+
+    code = (
+        "import sys, time, ray; from lpr_ray.pipeline import lock; ray.init(address='auto'); "
+        "held = lock.acquire(ray, 'doomed', 'out'); print('held', flush=True); time.sleep(600)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **ray_cluster.env()},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held", holder.stderr.read()[-2000:]
+        with pytest.raises(LprRayError, match="doomed"):
+            cluster_lock.acquire(ray, "me", "out", timeout_s=1)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        t0 = time.monotonic()
+        mine = cluster_lock.acquire(ray, "me", "out", timeout_s=60)
+        print(f"lock free {time.monotonic() - t0:.1f} s after its holder was SIGKILLed")
+        mine.release()
+    finally:
+        holder.kill()

@@ -17,7 +17,8 @@ Ray: uses RAY_ADDRESS when set, else starts a private local Ray.
 Output (docs/LAYOUT.md): OUTPUT/data/run_date=.../[site=.../camera=.../date=.../]*.parquet,
 visible only through commit records in OUTPUT/_commits/ (read them with lpr_ray.results).
 --incremental skips objects whose (uri, etag or size+mtime, model) is in the committed ledger;
-a run killed at any point can simply be run again.
+a run killed at any point can simply be run again. Runs on one Ray cluster go one at a time:
+a second waits for the first (--lock-timeout to give up), then skips what it committed.
 
 examples:
   lpr-ray run --input s3://lot-archive/2026/ --output s3://lot-results/plates/
@@ -45,6 +46,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rows-per-file", type=int, default=100_000, help="at most this many rows per Parquet file")
     p.add_argument("--min-rows-per-file", type=int, default=20_000,
                    help="at least this many rows per write task, so files are not tiny (default: 20000)")
+    p.add_argument("--lock-timeout", type=float, default=None, metavar="SECONDS",
+                   help="runs on one Ray cluster go one at a time; give up after waiting this long "
+                   "for another (default: wait)")
     p.add_argument("--run-id", default=None, help="name of this run (default: UTC time + random suffix)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="more logging")
@@ -69,6 +73,7 @@ def config_from_args(args: argparse.Namespace):
         partition_pattern=args.partition_pattern,
         rows_per_file=args.rows_per_file,
         min_rows_per_file=args.min_rows_per_file,
+        lock_timeout_s=args.lock_timeout,
         **extra,
     )
 

@@ -40,6 +40,7 @@ class RunConfig:
     ledger: str | None = None  # where ledger files go (default: OUTPUT/_ledger)
     partition_pattern: str | None = None  # regex with named groups applied to object keys
     engine_cache: str | None = None  # shared TensorRT engine cache (URI)
+    lock_timeout_s: float | None = None  # wait this long for another run on the cluster; None: for ever
     run_id: str = dataclasses.field(default_factory=new_run_id)
 
     def __post_init__(self) -> None:
@@ -49,6 +50,8 @@ class RunConfig:
             raise LprRayError(f"--num-actors must be >= 1, got {self.num_actors}")
         if self.fetch_batch_size < 1 or self.fetch_threads < 1:
             raise LprRayError("fetch batch size and threads must be >= 1")
+        if self.lock_timeout_s is not None and self.lock_timeout_s < 0:
+            raise LprRayError(f"--lock-timeout must be >= 0 seconds, got {self.lock_timeout_s}")
         if not self.input:
             raise LprRayError("--input is required")
         if not self.output:

@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from lpr_ray.errors import LprRayError, require
-from lpr_ray.model import resolve_model
+from lpr_ray.model import ModelSpec, resolve_model
+from lpr_ray.pipeline import lock as cluster_lock
 from lpr_ray.pipeline.commit import Candidate, commit
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.fetch import fetch_and_decode
@@ -278,8 +279,6 @@ def _plan(ray, cfg: RunConfig):
 
 def run_job(cfg: RunConfig) -> Summary:
     t0 = time.perf_counter()
-    started = datetime.now(UTC)
-    run_date = started.strftime("%Y-%m-%d")
     spec = resolve_model(cfg.model, cfg.characters)  # fail fast on the driver
     part = PartitionSpec(cfg.partition_pattern)
     inputs = resolve_inputs(cfg.input, spec.charset)
@@ -289,6 +288,16 @@ def run_job(cfg: RunConfig) -> Summary:
         # Its files (committed or left by a crash) would be taken for this run's.
         raise LprRayError(f"run id {cfg.run_id!r} was already used under {cfg.output}: choose another --run-id")
     _save_json(cfg, "config.json", cfg.to_json())
+    # Before reading the ledger: a run that waited then sees what the other one committed.
+    held = cluster_lock.acquire(ray, cfg.run_id, cfg.output, timeout_s=cfg.lock_timeout_s)
+    try:
+        return _run_locked(ray, cfg, spec, part, inputs, t0)
+    finally:
+        held.release()
+
+
+def _run_locked(ray, cfg: RunConfig, spec: ModelSpec, part: PartitionSpec, inputs: Inputs, t0: float) -> Summary:
+    run_date = datetime.now(UTC).strftime("%Y-%m-%d")
     # The ledger as of the last record seen now; records after it are checked at commit.
     records = commit_records(cfg.output)
     planned_seq = records[-1]["seq"] if records else 0
