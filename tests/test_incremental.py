@@ -279,8 +279,21 @@ def test_a_run_waits_for_the_cluster_lock_and_gives_up_after_lock_timeout(s3, ra
     assert refused.returncode == 2, refused.stderr[-2000:]
     assert "holder-run" in refused.stderr and "s3://somewhere/else" in refused.stderr
     assert commit_records(out) == []
-    summary = summary_of(cli(ray_cluster, [*base, "--run-id", "l2", "--lock-timeout", "60"]))
-    assert summary["rows"] == 5
+    # A run that waits goes on once the lock is free, and reports its wait apart.
+    held = cluster_lock.acquire(ray, "holder-run", "s3://somewhere/else")
+    waiter = cli(ray_cluster, [*base, "--run-id", "l2", "--lock-timeout", "120"], wait=False)
+    try:
+        for line in waiter.stderr:
+            if "waiting for another lpr-ray run" in line:
+                break
+        time.sleep(2)
+    finally:
+        held.release()
+    stdout, stderr = waiter.communicate(timeout=300)
+    summary = summary_of(subprocess.CompletedProcess(waiter.args, waiter.returncode, stdout, stderr))
+    assert summary["rows"] == 5 and summary["timings"]["lock_wait"] >= 2
+    t = summary["timings"]
+    assert summary["seconds"] - (t["plan"] + t["process"] + t["commit"]) < t["lock_wait"]  # wait not in it
     assert_exactly_once(out, uris)
 
 

@@ -289,14 +289,19 @@ def run_job(cfg: RunConfig) -> Summary:
         raise LprRayError(f"run id {cfg.run_id!r} was already used under {cfg.output}: choose another --run-id")
     _save_json(cfg, "config.json", cfg.to_json())
     # Before reading the ledger: a run that waited then sees what the other one committed.
+    t_lock = time.perf_counter()
     held = cluster_lock.acquire(ray, cfg.run_id, cfg.output, timeout_s=cfg.lock_timeout_s)
+    waited = time.perf_counter() - t_lock
     try:
-        return _run_locked(ray, cfg, spec, part, inputs, t0)
+        # Times and plates/s are the run's own: the wait is reported apart, as lock_wait.
+        return _run_locked(ray, cfg, spec, part, inputs, t0 + waited, waited)
     finally:
         held.release()
 
 
-def _run_locked(ray, cfg: RunConfig, spec: ModelSpec, part: PartitionSpec, inputs: Inputs, t0: float) -> Summary:
+def _run_locked(
+    ray, cfg: RunConfig, spec: ModelSpec, part: PartitionSpec, inputs: Inputs, t0: float, waited: float
+) -> Summary:
     run_date = datetime.now(UTC).strftime("%Y-%m-%d")
     # The ledger as of the last record seen now; records after it are checked at commit.
     records = commit_records(cfg.output)
@@ -320,7 +325,7 @@ def _run_locked(ray, cfg: RunConfig, spec: ModelSpec, part: PartitionSpec, input
     if inputs.count == 0:
         summary = Summary(cfg.run_id, cfg.output, 0, 0, {}, 0, 0, time.perf_counter() - t0,
                           model=spec.tag, skipped=skipped)
-        summary.timings = {"plan": t_plan, "total": summary.seconds}
+        summary.timings = {"lock_wait": waited, "plan": t_plan, "total": summary.seconds}
         _save_json(cfg, "summary.json", summary.to_json())
         return summary
     plan = _plan(ray, cfg)
@@ -370,7 +375,8 @@ def _run_locked(ray, cfg: RunConfig, spec: ModelSpec, part: PartitionSpec, input
         summary.files = [join(cfg.output, f) for f in record["files"]]
     summary.skipped = skipped
     summary.seconds = time.perf_counter() - t0
-    summary.timings = {"plan": t_plan, "process": t_process, "commit": t_commit, "total": summary.seconds}
+    summary.timings = {"lock_wait": waited, "plan": t_plan, "process": t_process, "commit": t_commit,
+                       "total": summary.seconds}
     summary.cluster = _cluster(ray, plan)
     _save_json(cfg, "summary.json", summary.to_json())
     return summary

@@ -30,7 +30,7 @@ class Summary:
     skipped: int = 0  # incremental: objects already in the ledger
     commit_seq: int | None = None  # None: nothing committed (no new objects, or lost to another run)
     dropped: int = 0  # objects another run committed first (their rows were discarded)
-    timings: dict[str, float] = field(default_factory=dict)  # plan, process, commit, total (s)
+    timings: dict[str, float] = field(default_factory=dict)  # lock_wait, then plan, process, commit, total (s) without it
     cluster: dict = field(default_factory=dict)  # nodes, CPUs, GPUs, actors: to read throughput
 
     @property
@@ -57,6 +57,8 @@ class Summary:
             + (f", {self.dropped} dropped (committed by another run)" if self.dropped else ""),
             "  by status: " + ", ".join(f"{k}={v}" for k, v in sorted(self.by_status.items())),
         ]
+        if self.timings.get("lock_wait", 0) >= 1:
+            lines.append(f"  waited {self.timings['lock_wait']:.0f} s for another run on the cluster (not counted above)")
         if self.inputs is not None and self.inputs != self.rows:
             lines.append(f"  WARNING: {self.inputs} inputs but {self.rows} rows")
         if self.labelled:
