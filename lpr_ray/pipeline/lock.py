@@ -3,8 +3,8 @@
 Two Ray Data jobs on one cluster each size their actor pool as if the cluster were theirs
 (half its CPUs by default). Started together, their actors can take every CPU, and then
 neither job's read and decode tasks can be scheduled: both hang, with no error. That is what
-overlapping scheduled runs would do. So a run holds a cluster-wide lock while it plans and
-processes, and a second run waits for it (and then skips what the first committed).
+overlapping scheduled runs would do. So a run holds a cluster-wide lock while it plans,
+processes and commits, and a second run waits for it (and then skips what the first committed).
 
 The lock is a named actor in a fixed namespace, owned by the driver that created it: Ray
 destroys it when that driver exits or is killed (SIGKILL included), so a crashed run never
@@ -57,13 +57,15 @@ def acquire(ray, run_id: str, output: str, *, timeout_s: float | None = None, po
 
     timeout_s None waits for ever; otherwise LprRayError after timeout_s, naming the holder.
     """
-    info = {"run_id": run_id, "output": output, "since": datetime.now(UTC).isoformat(timespec="seconds")}
     actor = ray.remote(num_cpus=0, max_restarts=0)(_Holder)
     t0 = time.monotonic()
     last_log = -1e9
     while True:
+        since = datetime.now(UTC).isoformat(timespec="seconds")  # when it holds, not when it began to wait
         try:
-            handle = actor.options(name=NAME, namespace=NAMESPACE).remote(info)
+            handle = actor.options(name=NAME, namespace=NAMESPACE).remote(
+                {"run_id": run_id, "output": output, "since": since}
+            )
         except ValueError:  # the name is taken: another run holds the cluster
             holder = _holder_info(ray)
             waited = time.monotonic() - t0
