@@ -451,7 +451,10 @@ def test_plates_too_faint_to_read_are_drawn_again(monkeypatch):
     monkeypatch.setattr(generate, "MIN_INK_CONTRAST", 90.0)
     strict = [render_plate(11, i) for i in range(300)]
     below = sum(p.ink_contrast < 90.0 for p in strict)
-    assert below < 0.1 * sum(p.ink_contrast < 90.0 for p in plates)
+    # About 40% of first draws are under 90, so three redraws leave some 0.4**3 of those
+    # (8-14% on seeds 11-14: designs differ in how often they come out faint); without
+    # redrawing it would be all of them.
+    assert below < 0.2 * sum(p.ink_contrast < 90.0 for p in plates)
     assert [p.label for p in strict] != [p.label for p in plates]
 
 
@@ -505,3 +508,43 @@ def test_gap_stickers_can_fill_the_gap_between_groups():
             tall += rows[-1] - rows[0] + 1 >= 0.9 * h
             wide += cols[-1] - cols[0] + 1 >= room
     assert tall >= 10 and wide >= 10, (tall, wide)
+
+
+def test_some_gap_objects_spread_under_the_neighbouring_characters():
+    """Real gap graphics are often wider than the gap, so a character's edge prints over
+    a coloured blob; a model that never saw that read 0 as B and 2 as Z beside one."""
+    import random
+
+    from lpr_ray.synth import canvas as pc
+    from lpr_ray.synth import marks
+
+    plate = (200.0, 200.0, 205.0)
+    h, room = 50.0, 30.0
+    widths = []
+    for seed in range(400):
+        canvas = np.full((pc.PLATE_H, pc.PLATE_W, 3), plate, np.float32)
+        marks.slot_object(canvas, 96, 48, h, room, (20, 20, 25), random.Random(seed))
+        drawn = np.abs(canvas - np.asarray(plate, np.float32)).max(axis=2) > 1
+        cols = np.flatnonzero(drawn.any(axis=0))
+        widths.append(cols[-1] - cols[0] + 1 if cols.size else 0)
+    spread = (np.asarray(widths) > 1.2 * room).mean()
+    assert 0.05 < spread < 0.35, spread  # some of them; most still fit the gap
+    assert max(widths) <= 1.8 * room
+
+
+def test_florida_plates_carry_an_orange_between_their_groups(monkeypatch):
+    """Florida's serials are split by an orange, which is never part of the label."""
+    import random
+
+    from lpr_ray.synth import render, styles
+
+    florida = next(s for s in styles.STYLES if s.name == "florida")
+    monkeypatch.setattr(styles, "pick_style", lambda r: florida)
+    with_orange = 0
+    for seed in range(60):
+        canvas, label, _ = render.draw_plate(random.Random(seed))
+        assert re.fullmatch(r"[0-9A-Z]{4,8}", label), label
+        rgb = canvas.reshape(-1, 3)
+        orange = (rgb[:, 0] > 190) & (rgb[:, 1] > 90) & (rgb[:, 1] < 175) & (rgb[:, 2] < 90)
+        with_orange += orange.sum() > 30
+    assert with_orange >= 45, with_orange  # 90% of gaps, minus vanity plates

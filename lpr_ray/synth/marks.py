@@ -88,24 +88,66 @@ def sticker(canvas: np.ndarray, cx: float, cy: float, w: float, h: float, r: ran
 
 
 def slot_object(
-    canvas: np.ndarray, cx: float, cy: float, h: float, room: float, ink, r: random.Random
+    canvas: np.ndarray,
+    cx: float,
+    cy: float,
+    h: float,
+    room: float,
+    ink,
+    r: random.Random,
+    gap_emblem: str = "",
 ) -> None:
     """What fills a '#' slot `room` pixels wide: a registration sticker (often with tiny
-    print) or an emblem. Stickers reach up to the serial's height and across the whole gap,
-    their edges against the characters (drawn before them, so never over them): the edge of
-    such a sticker next to a character was read as an extra 1 on real plates."""
+    print), an emblem, or the state's own gap graphic (`gap_emblem`, e.g. Florida's orange).
+    Stickers reach up to the serial's height and across the whole gap, their edges against
+    the characters (drawn before them, so never over them): the edge of such a sticker next
+    to a character was read as an extra 1 on real plates.
+
+    A quarter of them are printed wider than the gap, under the neighbouring characters'
+    edges (WIDE_SLOT_P): real gap graphics do that, and a model that never saw a coloured
+    blob behind a character's edge read 0 as B and 2 as Z beside one."""
+    if gap_emblem == "orange" and r.random() < 0.9:
+        orange(canvas, cx, cy + r.uniform(-0.05, 0.1) * h, h * r.uniform(0.5, 0.8), room, r)
+        return
+    spread = r.uniform(1.2, 1.7) if r.random() < WIDE_SLOT_P else r.uniform(0.8, 1.1)
     s = h * r.uniform(0.45, 1.0)
     kind = r.random()
     if kind < 0.5:
-        w = min(s * r.uniform(0.55, 1.1), room * r.uniform(0.8, 1.1))
+        w = min(s * r.uniform(0.55, 1.1) * max(1.0, spread), room * spread)
         sticker(canvas, cx, cy + r.uniform(-0.1, 0.1) * h, w, s, r)
     elif kind < 0.6:
         colour = pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
-        rad = round(min(s, room) / 2)
+        rad = round(min(s, room * spread) / 2)
         cv2.circle(canvas, (round(cx), round(cy)), rad, colour, -1, cv2.LINE_AA)
     else:
         colour = ink if r.random() < 0.5 else pc.jitter_colour(r.choice(pc.STICKER_COLOURS), r)
-        emblem(canvas, cx, cy, min(s, room * 1.1), colour, r)
+        emblem(canvas, cx, cy, min(s, room * spread), colour, r)
+
+
+WIDE_SLOT_P = 0.25
+ORANGE = (240, 135, 30)
+LEAF = (40, 120, 50)
+
+
+def orange(canvas: np.ndarray, cx: float, cy: float, d: float, room: float, r: random.Random) -> None:
+    """Florida's orange between the character groups: a fruit with leaves on top, often a
+    white blossom, up to a third wider than the gap (characters print over its edges)."""
+    rad = max(2.0, min(d, room * r.uniform(0.9, 1.35)) / 2)
+    c = (round(cx * 4), round(cy * 4))
+    fruit = pc.jitter_colour(ORANGE, r, 20)
+    cv2.circle(canvas, c, round(rad * 4), fruit, -1, cv2.LINE_AA, shift=2)
+    if r.random() < 0.6:  # shading: a darker lower rim
+        cv2.ellipse(canvas, c, (round(rad * 4), round(rad * 4)), 0, 20, 160,
+                    pc.mix(fruit, (90, 40, 0), 0.4), max(1, round(rad / 3)), cv2.LINE_AA, shift=2)
+    leaf = pc.jitter_colour(LEAF, r, 20)
+    for side in (-1, 1):
+        if r.random() < 0.85:
+            lc = (round((cx + side * rad * 0.45) * 4), round((cy - rad * 0.95) * 4))
+            axes = (round(rad * r.uniform(0.45, 0.7) * 4), round(rad * r.uniform(0.18, 0.3) * 4))
+            cv2.ellipse(canvas, lc, axes, side * r.uniform(15, 35), 0, 360, leaf, -1, cv2.LINE_AA, shift=2)
+    if r.random() < 0.5:
+        bc = (round((cx + r.uniform(-0.2, 0.2) * rad) * 4), round((cy - rad * 1.1) * 4))
+        cv2.circle(canvas, bc, max(4, round(rad * 0.25 * 4)), (245, 245, 240), -1, cv2.LINE_AA, shift=2)
 
 
 def side_objects(canvas: np.ndarray, x: int, y: int, w: int, h: int, ink, r: random.Random) -> None:

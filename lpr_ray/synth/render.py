@@ -145,7 +145,9 @@ def draw_plate(r: random.Random) -> tuple[np.ndarray, str, np.ndarray]:
         colour = pc.mix(colour, bg, r.uniform(0.1, 0.3))  # faded paint
     for sx, sw in slots:
         cx, cy = x + sx * m.shape[1], y + m.shape[0] / 2
-        marks.slot_object(canvas, cx, cy, m.shape[0], sw * m.shape[1], colour, r)
+        marks.slot_object(
+            canvas, cx, cy, m.shape[0], sw * m.shape[1], colour, r, style.gap_emblem
+        )
     full = np.zeros((PLATE_H, PLATE_W), np.float32)
     pc.paint(full[..., None], m, x, y, (1.0,))
     if r.random() < 0.7:

@@ -33,6 +33,7 @@ class Style:
     graphics: tuple[str, ...] = ()  # see background.graphic: "mountains", "sun", "sunset", ...
     vanity: float = 0.03
     corner_stickers: float = 0.6
+    gap_emblem: str = ""  # the state's own graphic in a '#' slot (marks.slot_object)
     extra: dict = field(default_factory=dict)
 
 
@@ -153,6 +154,28 @@ STYLES: tuple[Style, ...] = (
         backgrounds=(WHITE_BG, (246, 210, 90), (240, 236, 225)),
         slogans=("THE EMPIRE STATE", "EMPIRE STATE"),
         graphics=("stripe", ""),
+    ),
+    Style(
+        # Florida's serials are split by an orange (three real misreads beside one).
+        "florida",
+        3.0,
+        (
+            ("DDL#DLL", 0.3),
+            ("LLD#LDL", 0.3),
+            ("LLL#DDL", 0.15),
+            ("LLL#LDD", 0.1),
+            ("DDD#LLL", 0.1),
+            ("LLLL#DD", 0.05),
+        ),
+        headers=("MYFLORIDA.COM", "FLORIDA", "Florida"),
+        header_script=0.1,
+        header_colours=(DARKGREEN, (30, 90, 60), DARKBLUE),
+        text_colours=(DARKGREEN, (15, 60, 45), BLACK, (30, 40, 40)),
+        backgrounds=(WHITE_BG, (236, 240, 230), (242, 242, 236)),
+        slogans=("Sunshine State", "Miami-Dade", "Orange", "Broward", "Hillsborough", ""),
+        graphics=("", "", "waves"),
+        gap_emblem="orange",
+        vanity=0.04,
     ),
     Style(
         "southern_mixed",
