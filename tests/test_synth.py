@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,8 @@ from lpr_ray.dataset import list_tao, load_tao_arrays
 from lpr_ray.errors import LprRayError
 from lpr_ray.image import preprocess_bgr
 from lpr_ray.synth import render_batch, render_plate, write_dataset
+
+REAL_VAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "us_real_val"
 
 
 def test_render_batch_shapes_and_dtype():
@@ -65,6 +69,58 @@ def test_source_sizes_vary_like_detector_crops():
     assert widths.min() >= 35 and widths.max() <= 330
     assert 60 <= np.median(widths) <= 130
     assert 1.5 <= np.median(widths / heights) <= 2.6
+
+
+def test_crop_widths_follow_real_crops_and_still_span_the_detector_range():
+    """The bulk of crop widths follows us_real_val's (median 88 px, 5% under 58); a thin
+    tail keeps 35..330 px. A heavier tail put 6% of plates under 50 px (real: none)."""
+    import cv2
+
+    from lpr_ray.synth import augment
+
+    real = [cv2.imread(str(p)).shape[1] for p in sorted(REAL_VAL.glob("images/*"))]
+    assert len(real) == 222
+    w = np.array([augment.source_size(random.Random(i))[0] for i in range(20000)])
+    assert abs(np.median(w) / np.median(real) - 1) < 0.08, (np.median(w), np.median(real))
+    for q in (0.05, 0.25, 0.75, 0.95):
+        assert abs(np.quantile(w, q) / np.quantile(real, q) - 1) < 0.12, q
+    assert (w < 50).mean() < 0.04
+    assert w.min() <= 37 and w.max() >= 300  # the detector's whole range still occurs
+
+
+def test_small_crops_take_a_smaller_share_of_the_degradation(monkeypatch):
+    """Blur, noise and JPEG act in source pixels; a crop under SMALL_W px takes a smaller
+    share of them (augment.legible_share), so its strokes keep more contrast instead of
+    being smeared into guesswork. Crops of SMALL_W px and more are drawn exactly as before."""
+    from lpr_ray.synth import augment
+
+    assert augment.legible_share(augment.MIN_W) == augment.SMALL_FLOOR
+    assert augment.legible_share(augment.SMALL_W) == 1.0 == augment.legible_share(300)
+    shares = [augment.legible_share(w) for w in range(augment.MIN_W, augment.SMALL_W + 1)]
+    assert shares == sorted(shares)
+
+    from lpr_ray.synth.render import draw_plate
+
+    def capture(seed: int, plate) -> tuple[np.ndarray, float]:
+        canvas, _, ink = plate
+        image, _, contrast = augment.camera(
+            canvas.copy(), random.Random(seed), np.random.default_rng(seed), ink
+        )
+        return image, contrast
+
+    plates = [draw_plate(random.Random(f"plate{i}")) for i in range(1500)]
+    shared = [capture(i, p) for i, p in enumerate(plates)]
+    monkeypatch.setattr(augment, "legible_share", lambda width: 1.0)
+    full = [capture(i, p) for i, p in enumerate(plates)]
+    gain = []
+    for (a, ca), (b, cb) in zip(shared, full, strict=True):
+        assert a.shape == b.shape  # the size is drawn before the share
+        if a.shape[1] >= augment.SMALL_W:
+            assert np.array_equal(a, b)
+        elif a.shape[1] < 50:
+            gain.append(ca - cb)
+    assert len(gain) > 20
+    assert np.mean(gain) > 5, np.mean(gain)  # grey levels of stroke contrast kept
 
 
 def test_render_batch_matches_plate_resize():
