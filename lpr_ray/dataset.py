@@ -76,14 +76,29 @@ def load_crops(samples: list[Sample]) -> Iterator[tuple[Sample, Crop]]:
         yield s, decode_crop(data)
 
 
-def load_tao_arrays(uri: str, charset: Charset | None = None) -> tuple[np.ndarray, list[str], list[str]]:
-    """Decoded images [N, 48, 96, 3] uint8, labels and URIs of a TAO dataset; skips bad images."""
-    images, labels, uris = [], [], []
+@dataclass(frozen=True)
+class TaoArrays:
+    images: np.ndarray  # [N, 48, 96, 3] uint8 RGB, resized like the pipeline
+    labels: list[str]
+    uris: list[str]
+    widths: list[int]  # source width of each crop in pixels, before the resize
+
+
+def load_tao(uri: str, charset: Charset | None = None) -> TaoArrays:
+    """The decoded, labelled images of a TAO dataset with their source widths; skips bad images."""
+    images, labels, uris, widths = [], [], [], []
     for s, crop in load_crops(list_tao(uri, charset)):
         if crop.image is not None and s.label is not None:
             images.append(crop.image)
             labels.append(s.label)
             uris.append(s.uri)
+            widths.append(int(crop.width))
     if not images:
         raise LprRayError(f"no readable labelled images in {uri}")
-    return np.stack(images), labels, uris
+    return TaoArrays(np.stack(images), labels, uris, widths)
+
+
+def load_tao_arrays(uri: str, charset: Charset | None = None) -> tuple[np.ndarray, list[str], list[str]]:
+    """Decoded images [N, 48, 96, 3] uint8, labels and URIs of a TAO dataset; skips bad images."""
+    t = load_tao(uri, charset)
+    return t.images, t.labels, t.uris

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lpr_ray.backends.base import BackendOptions, load_backend
-from lpr_ray.dataset import load_tao_arrays
+from lpr_ray.dataset import load_tao
 from lpr_ray.decode import PlateRead, ctc_greedy_decode
 from lpr_ray.metrics import Report, evaluate_reads
 from lpr_ray.model import ModelSpec, resolve_model
@@ -39,8 +39,10 @@ def evaluate_dataset(
     threads: int = 0,
 ) -> Evaluation:
     spec = resolve_model(model, characters)
-    images, labels, uris = load_tao_arrays(dataset, spec.charset)
+    data = load_tao(dataset, spec.charset)
     runner = load_backend(backend, spec, BackendOptions(threads=threads))
-    reads = recognise_arrays(runner, images, spec.charset.characters, batch_size)
-    report = evaluate_reads([r.plate for r in reads], [r.confidence for r in reads], labels)
-    return Evaluation(report, reads, labels, uris, spec)
+    reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size)
+    report = evaluate_reads(
+        [r.plate for r in reads], [r.confidence for r in reads], data.labels, widths=data.widths
+    )
+    return Evaluation(report, reads, data.labels, data.uris, spec)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,18 @@ class ReliabilityBin:
 
 
 @dataclass(frozen=True)
+class WidthRow:
+    low: int  # source crop width in pixels, low <= width < high
+    high: int | None  # None: no upper bound
+    count: int
+    accuracy: float | None
+
+
+# Crop widths that matter for reading: under 50 px a character is 6 px wide or less.
+WIDTH_EDGES = (0, 50, 64, 80, 100, 140)
+
+
+@dataclass(frozen=True)
 class Report:
     count: int
     full_plate_accuracy: float
@@ -46,6 +58,7 @@ class Report:
     thresholds: list[ThresholdRow]
     reliability: list[ReliabilityBin]
     confusions: list[tuple[str, str, int]]  # (label char, read char, count)
+    by_width: list[WidthRow] = field(default_factory=list)  # empty when widths are unknown
 
     def format(self) -> str:
         lines = [
@@ -64,6 +77,15 @@ class Report:
                 lines.append(
                     f"  [{b.low:.1f}, {b.high:.1f})  {b.count:6d}  {b.mean_confidence:.3f}  {b.accuracy:.2%}"
                 )
+        if self.by_width:
+            lines += ["", "accuracy by source crop width (px) -> plates, accuracy"]
+            for w in self.by_width:
+                if w.high is None:
+                    span = f">= {w.low}"
+                else:
+                    span = f"< {w.high}" if w.low == 0 else f"{w.low}-{w.high - 1}"
+                acc = "-" if w.accuracy is None else f"{w.accuracy:.2%}"
+                lines.append(f"  {span:>9}  {w.count:6d}  {acc}")
         if self.confusions:
             lines += ["", "most frequent character confusions (label -> read, same-length reads):"]
             lines += [f"  {a} -> {b}: {n}" for a, b, n in self.confusions]
@@ -77,9 +99,14 @@ def evaluate_reads(
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     bins: int = 10,
     top_confusions: int = 10,
+    widths: Sequence[int] | None = None,
 ) -> Report:
+    """Accuracy figures of reads against labels; `widths` (source crop widths in pixels)
+    adds accuracy by crop width."""
     if not (len(plates) == len(confidences) == len(labels)):
         raise ValueError("plates, confidences and labels differ in length")
+    if widths is not None and len(widths) != len(labels):
+        raise ValueError(f"{len(widths)} widths for {len(labels)} labels")
     n = len(labels)
     if n == 0:
         raise ValueError("nothing to evaluate: no labelled plates")
@@ -116,4 +143,14 @@ def evaluate_reads(
         thresholds=rows,
         reliability=rel,
         confusions=[(a, b, c) for (a, b), c in conf_counter.most_common(top_confusions)],
+        by_width=[] if widths is None else _by_width(np.asarray(widths), correct),
     )
+
+
+def _by_width(widths: np.ndarray, correct: np.ndarray) -> list[WidthRow]:
+    rows = []
+    for lo, hi in zip(WIDTH_EDGES, (*WIDTH_EDGES[1:], None), strict=True):
+        sel = (widths >= lo) & (widths < hi) if hi is not None else widths >= lo
+        k = int(sel.sum())
+        rows.append(WidthRow(lo, hi, k, float(correct[sel].mean()) if k else None))
+    return rows

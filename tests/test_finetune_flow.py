@@ -51,6 +51,8 @@ def test_fine_tune_evaluate_export_run(tmp_path, ray_cluster):
     # Three steps at a small learning rate keep the default's reading ability.
     base = as_json(cli("eval", str(data), "--json"))
     assert report["count"] == base["count"] == 96
+    # Accuracy by the crops' source widths covers every plate.
+    assert sum(row["count"] for row in report["by_width"]) == 96
     assert report["full_plate_accuracy"] >= base["full_plate_accuracy"] - 0.1
 
     out = tmp_path / "results"

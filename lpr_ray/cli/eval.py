@@ -31,8 +31,8 @@ def register(sub) -> None:
         "eval",
         help="accuracy of a model on a labelled TAO dataset",
         description="Full-plate and character accuracy, accuracy/coverage at confidence "
-        "thresholds, a reliability table and character confusions, on a TAO dataset "
-        "(images/, labels/; local path or any fsspec URL).",
+        "thresholds, a reliability table, accuracy by source crop width and character "
+        "confusions, on a TAO dataset (images/, labels/; local path or any fsspec URL).",
     )
     p.add_argument("dataset", help="TAO dataset folder or URI")
     p.add_argument("--model", default=None, help="ONNX model file or folder (default: the shipped model)")
