@@ -209,9 +209,10 @@ def test_plate_face_draws_every_character():
 
 def test_plate_face_m_and_w_have_short_middle_strokes():
     """Plate M: an H-like pair of stems with a V that stops near mid-height; plate W: a
-    short middle peak, or Texas's narrow W with its peak at the cap line. The shipped faces'
-    M reaches the baseline, which is why real Ms were read as H; with only wide, short-peaked
-    Ws, real Texas Ws were read as N or M."""
+    short middle peak, or Texas's Ws: narrow with the peak at the cap line, or upright-sided
+    like an H with a peak between the stems. The shipped faces' M reaches the baseline, which
+    is why real Ms were read as H; with only wide, short-peaked Ws, real Texas Ws were read
+    as N or M."""
     from lpr_ray.synth import fonts, plate_font
 
     h = fonts.ATLAS_H
@@ -226,6 +227,12 @@ def test_plate_face_m_and_w_have_short_middle_strokes():
             mid = w[:, w.shape[1] // 2 - 1 : w.shape[1] // 2 + 2]
             if j < 2:
                 assert mid[2 : 2 + h // 5].max() < 0.1  # the middle peak stays low
+                left = [np.flatnonzero(w[row] > 0.5)[0] for row in (4, h - 2)]
+                slant = (left[1] - left[0]) / w.shape[1]
+                if j == 0:  # Texas's upright-sided W (an H with a peak inside: read N)
+                    assert slant < 0.1, slant
+                else:
+                    assert slant > 0.12, slant
             else:
                 assert mid[2 : 2 + h // 10].max() > 0.5  # Texas: the peak reaches the cap line
                 lo = 2 + int(0.9 * h)

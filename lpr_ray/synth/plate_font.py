@@ -4,7 +4,8 @@ Each character is a few centre-line polylines (straight strokes and elliptical a
 unit box, drawn with cv2 at a uniform stroke width. What sets the plate face apart from the
 shipped sans faces, and what a model trained only on those misreads, is kept: the M's
 middle V stops around mid-height (an H with a V between the stems), the W's middle peak is
-short (or, as on Texas plates, the W hardly wider than an H with its peak at the cap line),
+short (or, as on Texas plates, the W hardly wider than an H with its peak at the cap line
+or with upright sides),
 0 2 3 5 6 8 9 are rounded, the 1 has a flag (short or long, sometimes a foot), the I has
 level serifs.
 
@@ -181,8 +182,11 @@ def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
     if ch == "W":
         if j == 2:  # Texas's condensed W: its middle peak at the cap line
             return [[(0.0, 0.0), (0.25, 1.0), (0.5, 0.06), (0.75, 1.0), (1.0, 0.0)]], 1.15
-        p = (0.55, 0.4)[j]  # the middle peak is short: its tip near mid-height
-        return [[(0.0, 0.0), (0.22, 1.0), (0.5, p), (0.78, 1.0), (1.0, 0.0)]], 1.25
+        if j == 0:  # Texas's other W: upright sides, like an H with a peak between the
+            # stems that stops a third of the way down (real ones were read N)
+            return [[(0.0, 0.0), (0.08, 1.0), (0.5, 0.35), (0.92, 1.0), (1.0, 0.0)]], 1.1
+        # the middle peak is short: its tip near mid-height
+        return [[(0.0, 0.0), (0.22, 1.0), (0.5, 0.45), (0.78, 1.0), (1.0, 0.0)]], 1.25
     if ch == "X":
         return [[(0.0, 0.0), (1.0, 1.0)], [(1.0, 0.0), (0.0, 1.0)]], 1.0
     if ch == "Y":
