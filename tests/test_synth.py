@@ -250,8 +250,6 @@ def test_plate_face_used_on_about_half_the_plates(monkeypatch):
 
 
 def test_separators_between_groups_never_reach_the_label():
-    import random
-
     from lpr_ray.synth import formats, render, styles
 
     r = random.Random(0)
@@ -268,8 +266,6 @@ def test_separators_between_groups_never_reach_the_label():
 def test_california_serials_use_the_letter_i():
     """California issues serials with I (6XIU641, 7CID930 in us_real_val); a generator that
     left it to vanity plates taught the model to read the serif I as T."""
-    import random
-
     from lpr_ray.synth import formats, styles
 
     ca = next(s for s in styles.STYLES if s.name == "california")
@@ -284,8 +280,6 @@ def test_california_serials_use_the_letter_i():
 def test_marks_beside_the_serial_stay_beside_it(seed):
     """Stacked small characters and the access symbol are drawn left or right of the serial,
     never over it: the label does not name them, so they must not cover a character."""
-    import random
-
     from lpr_ray.synth import canvas as pc
     from lpr_ray.synth import marks
 
@@ -409,8 +403,6 @@ def test_plate_face_straight_strokes_end_square():
 def test_frames_bolts_and_corner_stickers_leave_the_serial_alone(seed):
     """Drawn after the serial, they must not cover any of it: a frame over the foot of a Z
     leaves a 7 in the picture and a Z in the label."""
-    import random
-
     from lpr_ray.synth import canvas as pc
     from lpr_ray.synth import marks
 
@@ -430,8 +422,6 @@ def test_side_objects_never_reach_the_serial(seed):
     """Bolts, stickers, emblems, frame bars, glyph slivers, stacked print and the access
     symbol beside the serial, at render's tightest layout (6 px of room each side): no ink
     on the serial's columns."""
-    import random
-
     from lpr_ray.synth import canvas as pc
     from lpr_ray.synth import marks
 
@@ -448,8 +438,6 @@ def test_side_objects_never_reach_the_serial(seed):
 def test_some_stickers_are_faded_towards_the_plate_but_still_visible():
     """Old plates carry faded or dirty stickers that barely stand out; without them a model
     read a faded sticker's edges in the gap between groups as a 1."""
-    import random
-
     from lpr_ray.synth import canvas as pc
     from lpr_ray.synth import marks
 
@@ -470,8 +458,6 @@ def test_some_stickers_are_faded_towards_the_plate_but_still_visible():
 def test_cacti_stay_pale_and_near_the_plate_ends(seed):
     """Arizona's saguaros stand beside the serial in pale paint; an ink-dark trunk behind
     the characters hid them and looked like an unlabelled 1."""
-    import random
-
     from lpr_ray.synth import background
     from lpr_ray.synth import canvas as pc
 
@@ -536,8 +522,6 @@ def test_some_serials_fill_the_plate_to_its_edges():
     """Serials that run from edge to edge (Illinois, older plates) touch a tight crop's
     edges: a generator that always left a wide margin taught the model to drop real end
     characters there. None comes closer to the edge than the 2.5% margin (5 px)."""
-    import random
-
     from lpr_ray.synth.canvas import PLATE_W
     from lpr_ray.synth.render import draw_plate
 
@@ -554,8 +538,6 @@ def test_some_serials_fill_the_plate_to_its_edges():
 def test_gap_stickers_can_fill_the_gap_between_groups():
     """Registration stickers in the gap between character groups reach up to the serial's
     height and across the whole gap; their edges next to a character were read as a 1."""
-    import random
-
     from lpr_ray.synth import canvas as pc
     from lpr_ray.synth import marks
 
@@ -576,8 +558,6 @@ def test_gap_stickers_can_fill_the_gap_between_groups():
 def test_some_gap_objects_spread_under_the_neighbouring_characters():
     """Real gap graphics are often wider than the gap, so a character's edge prints over
     a coloured blob; a model that never saw that read 0 as B and 2 as Z beside one."""
-    import random
-
     from lpr_ray.synth import canvas as pc
     from lpr_ray.synth import marks
 
@@ -597,8 +577,6 @@ def test_some_gap_objects_spread_under_the_neighbouring_characters():
 
 def test_florida_plates_carry_an_orange_between_their_groups(monkeypatch):
     """Florida's serials are split by an orange, which is never part of the label."""
-    import random
-
     from lpr_ray.synth import render, styles
 
     florida = next(s for s in styles.STYLES if s.name == "florida")
