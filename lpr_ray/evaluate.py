@@ -8,9 +8,10 @@ import numpy as np
 
 from lpr_ray.backends.base import BackendOptions, load_backend
 from lpr_ray.dataset import load_tao
-from lpr_ray.decode import PlateRead, ctc_greedy_decode
+from lpr_ray.decode import PlateRead
 from lpr_ray.metrics import Report, evaluate_reads
 from lpr_ray.model import ModelSpec, resolve_model
+from lpr_ray.reading import check_decode, read_batch
 
 
 @dataclass(frozen=True)
@@ -20,13 +21,15 @@ class Evaluation:
     labels: list[str]
     uris: list[str]
     model: ModelSpec
+    decode: str = "greedy"
 
 
-def recognise_arrays(backend, images: np.ndarray, characters, batch_size: int = 128) -> list[PlateRead]:
+def recognise_arrays(
+    backend, images: np.ndarray, characters, batch_size: int = 128, decode: str = "greedy"
+) -> list[PlateRead]:
     reads: list[PlateRead] = []
     for start in range(0, len(images), batch_size):
-        best, prob = backend.infer(images[start : start + batch_size])
-        reads.extend(ctc_greedy_decode(best, prob, characters))
+        reads.extend(read_batch(backend, images[start : start + batch_size], characters, decode))
     return reads
 
 
@@ -37,12 +40,14 @@ def evaluate_dataset(
     backend: str = "onnxruntime",
     batch_size: int = 128,
     threads: int = 0,
+    decode: str = "greedy",
 ) -> Evaluation:
     spec = resolve_model(model, characters)
-    data = load_tao(dataset, spec.charset)
     runner = load_backend(backend, spec, BackendOptions(threads=threads))
-    reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size)
+    check_decode(runner, spec.charset.characters, decode)
+    data = load_tao(dataset, spec.charset)
+    reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size, decode)
     report = evaluate_reads(
         [r.plate for r in reads], [r.confidence for r in reads], data.labels, widths=data.widths
     )
-    return Evaluation(report, reads, data.labels, data.uris, spec)
+    return Evaluation(report, reads, data.labels, data.uris, spec, decode)

@@ -20,9 +20,8 @@ import numpy as np
 from lpr_ray.charset import Charset
 from lpr_ray.decode import ctc_greedy_decode
 from lpr_ray.errors import LprRayError, require
-from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX
+from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, OUTPUT_SOFTMAX
 
-OUTPUT_SOFTMAX = "softmax"
 DEFAULT_OPSET = 17
 # ORT and torch run the same float32 maths in a different order: probabilities agree to
 # about 1e-6; anything near this bound means a broken export, not rounding.

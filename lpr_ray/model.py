@@ -15,6 +15,8 @@ DEFAULT_MODEL_DIR = ASSETS / "us_lprnet_small"
 INPUT_NAME = "image_input"
 OUTPUT_ARGMAX = "tf_op_layer_ArgMax"
 OUTPUT_MAX = "tf_op_layer_Max"
+# Optional: every class's probability [N, 24, C], for format-aware decoding (lpr_ray.grammar).
+OUTPUT_SOFTMAX = "softmax"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import numpy as np
 from lpr_ray.backends.base import BackendOptions
 from lpr_ray.errors import LprRayError, require
 from lpr_ray.image import to_model_input
-from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, ModelSpec
+from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, OUTPUT_SOFTMAX, ModelSpec
 
 
 def is_available() -> tuple[bool, str]:
@@ -53,12 +53,24 @@ class OnnxRuntimeBackend:
             model.onnx_path, sess_options=so, providers=["CPUExecutionProvider"]
         )
         check_contract(self.session)
+        self.has_probs = OUTPUT_SOFTMAX in {o.name for o in self.session.get_outputs()}
         self.model = model
 
     def infer(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = to_model_input(images)
         best, prob = self.session.run([OUTPUT_ARGMAX, OUTPUT_MAX], {INPUT_NAME: x})
         return best.astype(np.int32, copy=False), prob.astype(np.float32, copy=False)
+
+    def infer_probs(self, images: np.ndarray) -> np.ndarray:
+        """uint8 [N, 48, 96, 3] RGB -> float32 [N, T, C] every class's probability."""
+        if not self.has_probs:
+            raise LprRayError(
+                f"model {self.model.onnx_path} has no {OUTPUT_SOFTMAX!r} output (per-class "
+                "probabilities), which --decode grammar needs; models written by `lpr-ray export` "
+                "have it. Use --decode greedy with this model"
+            )
+        (probs,) = self.session.run([OUTPUT_SOFTMAX], {INPUT_NAME: to_model_input(images)})
+        return probs.astype(np.float32, copy=False)
 
     def describe(self) -> str:
         return f"onnxruntime CPU fp32, {self.threads or 'all'} thread(s), model {self.model.tag}"

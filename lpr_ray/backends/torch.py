@@ -13,6 +13,7 @@ softmax/max run in float32 either way.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 from pathlib import Path
@@ -176,6 +177,21 @@ class TorchBackend:
         if not parts:
             return np.zeros((0, 24), np.int32), np.zeros((0, 24), np.float32)
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def infer_probs(self, images: np.ndarray) -> np.ndarray:
+        """uint8 [N, 48, 96, 3] RGB -> float32 [N, T, C] every class's probability (eager, no
+        CUDA graph: format-aware decoding is the rarer path)."""
+        torch = self.torch
+        if images.dtype != np.uint8 or images.shape[1:] != (MODEL_HEIGHT, MODEL_WIDTH, 3):
+            raise ValueError(f"expected uint8 [N, {MODEL_HEIGHT}, {MODEL_WIDTH}, 3], got {images.dtype} {images.shape}")
+        module = self.head.inner
+        dtype = next(module.parameters()).dtype
+        where = torch.cuda.device(self.device) if self.device.type == "cuda" else contextlib.nullcontext()
+        with where, torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
+            x = x.permute(0, 3, 1, 2).to(torch.float32) * (1.0 / 255.0)  # same maths as to_model_input
+            probs = torch.softmax(module(x.to(dtype)).float(), dim=-1)
+            return probs.cpu().numpy()
 
     def _infer_cuda(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         torch, n = self.torch, len(images)

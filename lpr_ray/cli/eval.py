@@ -6,17 +6,19 @@ import argparse
 import json
 from dataclasses import asdict
 
+from lpr_ray.reading import DECODES
+
 
 def execute(args: argparse.Namespace) -> int:
     from lpr_ray.evaluate import evaluate_dataset
 
     ev = evaluate_dataset(
-        args.dataset, args.model, args.characters, args.backend, args.batch_size, args.threads
+        args.dataset, args.model, args.characters, args.backend, args.batch_size, args.threads, args.decode
     )
     if args.json:
-        print(json.dumps({"model": ev.model.tag, "dataset": args.dataset, **asdict(ev.report)}, indent=2))
+        print(json.dumps({"model": ev.model.tag, "dataset": args.dataset, "decode": ev.decode, **asdict(ev.report)}, indent=2))
     else:
-        print(f"model {ev.model.tag} on {args.dataset}")
+        print(f"model {ev.model.tag} on {args.dataset} ({ev.decode} decoding)")
         print(ev.report.format())
         if args.show_errors:
             wrong = [(r, lab, u) for r, lab, u in zip(ev.reads, ev.labels, ev.uris, strict=True) if r.plate != lab]
@@ -40,6 +42,11 @@ def register(sub) -> None:
     p.add_argument("--backend", default="onnxruntime", help="inference backend (default: onnxruntime)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
+    p.add_argument(
+        "--decode", choices=DECODES, default="greedy",
+        help="greedy: NVIDIA's CTC decoding (default); grammar: also weigh US plate formats to "
+        "choose letters vs digits (needs a model with a softmax output, as `lpr-ray export` writes)",
+    )
     p.add_argument("--show-errors", type=int, default=0, metavar="N", help="list up to N misreads")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=execute)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from lpr_ray.reading import DECODES
+
 EPILOG = r"""INPUT can be a local folder, an object-storage prefix (s3://bucket/prefix, any fsspec URL),
 a glob (s3://bucket/2026/*/*.jpg), a TAO dataset (images/ + labels/: rows then carry label
 and correct), or a manifest file (.parquet or .csv with a 'uri' column, optional 'label')
@@ -33,6 +35,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="ONNX model file or folder (default: the shipped US model)")
     p.add_argument("--characters", default=None, help="characters_list.txt (default: beside the model)")
     p.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt (default: auto)")
+    p.add_argument("--decode", choices=DECODES, default="greedy",
+                   help="greedy: NVIDIA's CTC decoding, the two contract outputs suffice (default); "
+                   "grammar: also weigh US plate formats to choose letters vs digits (onnxruntime or "
+                   "torch backend, a model with a softmax output as `lpr-ray export` writes)")
     p.add_argument("--batch-size", type=int, default=128, help="plates per inference batch (default: 128)")
     p.add_argument("--num-actors", type=int, default=None, help="recogniser actors (default: from the cluster)")
     p.add_argument("--threads-per-actor", type=int, default=None, help="CPU threads per actor (default: CPUs / actors)")
@@ -64,6 +70,7 @@ def config_from_args(args: argparse.Namespace):
         model=args.model,
         characters=args.characters,
         backend=args.backend,
+        decode=args.decode,
         batch_size=args.batch_size,
         num_actors=args.num_actors,
         threads_per_actor=args.threads_per_actor,

@@ -23,6 +23,7 @@ class RunConfig:
     model: str | None = None  # None: the shipped default
     characters: str | None = None
     backend: str = "auto"
+    decode: str = "greedy"  # or "grammar": weigh US plate formats (lpr_ray.grammar)
     batch_size: int = 128
     num_actors: int | None = None  # None: sized from the cluster
     threads_per_actor: int | None = None  # None: cluster CPUs / actors
@@ -44,6 +45,9 @@ class RunConfig:
     run_id: str = dataclasses.field(default_factory=new_run_id)
 
     def __post_init__(self) -> None:
+        from lpr_ray.reading import check_decode_name
+
+        check_decode_name(self.decode)
         if self.batch_size < 1:
             raise LprRayError(f"--batch-size must be >= 1, got {self.batch_size}")
         if self.num_actors is not None and self.num_actors < 1:

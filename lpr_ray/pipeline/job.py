@@ -148,6 +148,7 @@ def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_dat
             "model": cfg.model,
             "characters": cfg.characters,
             "backend": cfg.backend,
+            "decode": cfg.decode,
             "run_id": cfg.run_id,
             "threads": plan.threads,
             "batch_size": cfg.batch_size,

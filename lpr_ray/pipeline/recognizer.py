@@ -14,11 +14,11 @@ from lpr_ray.backends.base import (
     load_backend,
     resolve_backend_name,
 )
-from lpr_ray.decode import ctc_greedy_decode
 from lpr_ray.image import OK
 from lpr_ray.model import resolve_model
 from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.rows import build_rows
+from lpr_ray.reading import check_decode, read_batch
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +78,21 @@ class Recognizer:
         engine_cache: str | None = None,
         partition_pattern: str | None = None,
         run_date: str | None = None,
+        decode: str = "greedy",
     ):
         self.spec = resolve_model(model, characters)
         options = BackendOptions(
             threads=threads, precision=precision, batch_size=batch_size, engine_cache=engine_cache
         )
         self.backend = _load_with_fallback(backend, self.spec, options)
+        check_decode(self.backend, self.spec.charset.characters, decode)
+        self.decode = decode
         self.run_id = run_id
         self.batch_size = batch_size
         # Partition columns are added here (not in another stage) to save a pass over rows.
         self.partition = PartitionSpec(partition_pattern) if run_date else None
         self.run_date = run_date
-        log.info("recogniser ready: %s", self.backend.describe())
+        log.info("recogniser ready: %s, %s decoding", self.backend.describe(), decode)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         ok_idx = np.flatnonzero(np.asarray(batch["status"]) == OK)
@@ -98,8 +101,8 @@ class Recognizer:
         # Ray hands us at most batch_size rows, but a direct caller may pass more.
         for start in range(0, len(ok_idx), self.batch_size):
             idx = ok_idx[start : start + self.batch_size]
-            best, prob = self.backend.infer(np.ascontiguousarray(batch["image"][idx]))
-            for i, read in zip(idx, ctc_greedy_decode(best, prob, chars), strict=True):
+            images = np.ascontiguousarray(batch["image"][idx])
+            for i, read in zip(idx, read_batch(self.backend, images, chars, self.decode), strict=True):
                 reads[int(i)] = read
         rows = build_rows(
             batch,

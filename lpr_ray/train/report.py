@@ -3,6 +3,7 @@ pipeline's ONNX Runtime backend) on a TAO dataset and on held-out synthetic plat
 model-only throughput at a few batch sizes.
 
     python -m lpr_ray.train.report --model DIR [--val-tao URI] [--synthetic N] [--json OUT]
+        [--decode greedy|grammar]
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ import time
 import numpy as np
 
 from lpr_ray.backends import BackendOptions, load_backend
-from lpr_ray.decode import ctc_greedy_decode
 from lpr_ray.metrics import edit_distance
 from lpr_ray.model import resolve_model
+from lpr_ray.reading import DECODES, check_decode, read_batch
 from lpr_ray.train.config import DEFAULT_VAL_SEED
 
 
-def read_all(backend, images: np.ndarray, characters, batch_size: int = 256):
+def read_all(backend, images: np.ndarray, characters, batch_size: int = 256, decode: str = "greedy"):
     reads = []
     for i in range(0, len(images), batch_size):
-        best, prob = backend.infer(images[i : i + batch_size])
-        reads.extend(ctc_greedy_decode(best, prob, characters))
+        reads.extend(read_batch(backend, images[i : i + batch_size], characters, decode))
     return reads
 
 
@@ -81,23 +81,25 @@ def main(argv=None) -> int:
     p.add_argument("--batch-sizes", default="1,32,128,256")
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--json", default=None)
+    p.add_argument("--decode", choices=DECODES, default="greedy", help="how reads are decoded (lpr_ray.reading)")
     args = p.parse_args(argv)
     spec = resolve_model(args.model)
     backend = load_backend("onnxruntime", spec, BackendOptions(threads=args.threads))
     chars = spec.charset.characters
-    result: dict = {"model": spec.tag}
+    check_decode(backend, chars, args.decode)
+    result: dict = {"model": spec.tag, "decode": args.decode}
     if args.val_tao:
         from lpr_ray.dataset import load_tao_arrays
 
         images, labels, uris = load_tao_arrays(args.val_tao, spec.charset)
-        reads = read_all(backend, images, chars)
+        reads = read_all(backend, images, chars, decode=args.decode)
         result["tao"] = {"uri": args.val_tao, **accuracy(reads, labels)}
         result["tao_errors"] = errors(reads, labels, uris, limit=200)
     if args.synthetic:
         from lpr_ray.train.data import synthetic_validation_set
 
         images, labels = synthetic_validation_set(args.synthetic, args.synthetic_seed, spec.charset)
-        reads = read_all(backend, images, chars)
+        reads = read_all(backend, images, chars, decode=args.decode)
         result["synthetic"] = {"seed": args.synthetic_seed, **accuracy(reads, labels)}
         result["synthetic_errors"] = errors(reads, labels, limit=30)
     if args.batch_sizes:

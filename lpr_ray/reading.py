@@ -1,0 +1,63 @@
+"""From model outputs to plate reads: the decoders a run or an evaluation can use.
+
+`greedy` is NVIDIA's (DESIGN.md section 2): it needs only the contract's two outputs, so it
+works with every model and backend, and its confidences match DeepStream's. `grammar`
+(lpr_ray.grammar) also weighs US plate formats; it needs every class's probability, which
+models exported by `lpr-ray export` offer as their `softmax` output and the onnxruntime and
+torch backends pass on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lpr_ray.errors import LprRayError
+
+if TYPE_CHECKING:  # the CLI imports DECODES for --help: keep numpy out of that path
+    import numpy as np
+
+    from lpr_ray.decode import PlateRead
+
+DECODES = ("greedy", "grammar")
+
+
+def check_decode_name(decode: str) -> None:
+    if decode not in DECODES:
+        raise LprRayError(f"unknown decoding {decode!r}; expected one of {', '.join(DECODES)}")
+
+
+def check_decode(backend, characters: Sequence[str], decode: str) -> None:
+    """Fail before any image is read when `backend` cannot feed `decode`."""
+    check_decode_name(decode)
+    if decode == "greedy":
+        return
+    import numpy as np
+
+    from lpr_ray.grammar import check_grammar_characters
+    from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH
+
+    check_grammar_characters(characters)
+    if not callable(getattr(backend, "infer_probs", None)):
+        raise LprRayError(
+            f"the {backend.name} backend gives only the contract's best class and its probability, "
+            "but --decode grammar needs every class's probability: use --backend onnxruntime or "
+            "torch, or --decode greedy"
+        )
+    # Raises with the reason when the model has no per-class output.
+    backend.infer_probs(np.zeros((1, MODEL_HEIGHT, MODEL_WIDTH, 3), np.uint8))
+
+
+def read_batch(backend, images: np.ndarray, characters: Sequence[str], decode: str = "greedy") -> list[PlateRead]:
+    """uint8 [N, 48, 96, 3] RGB crops -> one PlateRead each."""
+    if decode == "greedy":
+        from lpr_ray.decode import ctc_greedy_decode
+
+        best, prob = backend.infer(images)
+        return ctc_greedy_decode(best, prob, characters)
+    if decode == "grammar":
+        from lpr_ray.grammar import grammar_decode
+
+        return grammar_decode(backend.infer_probs(images), characters)
+    check_decode_name(decode)
+    raise AssertionError("unreachable")
