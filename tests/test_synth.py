@@ -589,3 +589,26 @@ def test_florida_plates_carry_an_orange_between_their_groups(monkeypatch):
         orange = (rgb[:, 0] > 190) & (rgb[:, 1] > 90) & (rgb[:, 1] < 175) & (rgb[:, 2] < 90)
         with_orange += orange.sum() > 30
     assert with_orange >= 45, with_orange  # 90% of gaps, minus vanity plates
+
+
+def test_arizona_plates_come_in_the_current_sky_design_too(monkeypatch):
+    """Besides maroon-on-beige, Arizona's current plates: a dark blue serial under a sky-blue
+    top, with purple mountains and a desert strip along the bottom."""
+    from lpr_ray.synth import render, styles
+
+    names = [s.name for s in styles.STYLES]
+    assert "arizona" in names and "arizona_sky" in names
+    sky = next(s for s in styles.STYLES if s.name == "arizona_sky")
+    assert all(b > r + 40 for r, _, b in sky.text_colours)  # blue ink, not maroon
+    monkeypatch.setattr(styles, "pick_style", lambda r: sky)
+    blue_tops = desert_bottoms = 0
+    for seed in range(40):
+        canvas, label, _ = render.draw_plate(random.Random(seed))
+        assert re.fullmatch(r"[0-9A-Z]{3,8}", label), label
+        h = canvas.shape[0]
+        # Medians: frames, bolts and stickers cover parts of the plate's edges.
+        top = np.median(canvas[: h // 10].reshape(-1, 3), axis=0)
+        strip = np.median(canvas[int(0.955 * h) : int(0.975 * h)].reshape(-1, 3), axis=0)
+        blue_tops += top[2] - top[0] > 20
+        desert_bottoms += strip[0] > strip[2] + 60
+    assert blue_tops >= 28 and desert_bottoms >= 24, (blue_tops, desert_bottoms)  # 31, 30 measured

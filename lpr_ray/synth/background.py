@@ -1,5 +1,5 @@
 """Plate backgrounds: a base colour with a soft gradient and one state graphic (mountains,
-sun, waves, stripes, a flag, sunset bands, cacti, a tree)."""
+sun, waves, stripes, a flag, sunset bands, cacti, a tree, Arizona's sky and desert)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,22 @@ def graphic(canvas: np.ndarray, kind: str, bg, r: random.Random) -> None:
                         [[x, ay], [ax, ay], [ax, ay - r.uniform(0.1, 0.25) * pc.PLATE_H]]
                     )
                     cv2.polylines(canvas, [pts.astype(np.int32)], False, colour, t, cv2.LINE_AA)
+    elif kind == "arizona_sky":
+        # Sky-blue above (deepest at the top), white behind the serial, then purple
+        # mountains and a yellow-orange desert strip under it, and often a saguaro.
+        sky = pc.jitter_colour((120, 170, 225), r, 15)
+        ramp = np.clip(1.0 - np.linspace(0.0, 1.0, pc.PLATE_H) / r.uniform(0.45, 0.7), 0.0, 1.0)
+        canvas += (np.asarray(sky, np.float32) - canvas) * (ramp**1.5)[:, None, None].astype(np.float32)
+        purple = pc.jitter_colour((125, 95, 165), r, 15)
+        xs = np.linspace(-5, pc.PLATE_W + 5, r.randint(5, 9))
+        top = r.uniform(0.74, 0.84)
+        pts = [[x, pc.PLATE_H * r.uniform(top, top + 0.08)] for x in xs]
+        pts += [[pc.PLATE_W + 5, pc.PLATE_H + 5], [-5, pc.PLATE_H + 5]]
+        cv2.fillPoly(canvas, [np.array(pts, np.int32)], purple, lineType=cv2.LINE_AA)
+        sand = round(r.uniform(0.9, 0.95) * pc.PLATE_H)
+        canvas[sand:] = pc.jitter_colour((235, 195, 95), r, 15)
+        if r.random() < 0.7:
+            graphic(canvas, "cactus", bg, r)
     elif kind == "tree":
         colour = pc.mix(bg, (40, 110, 60), pale)
         x, y = r.uniform(0.05, 0.95) * pc.PLATE_W, r.uniform(0.2, 0.6) * pc.PLATE_H

@@ -113,7 +113,7 @@ STYLES: tuple[Style, ...] = (
     ),
     Style(
         "arizona",
-        4.0,
+        1.5,
         (("LLLDDDD", 0.8), ("DDDLLL", 0.1), ("LLL DDD", 0.1)),
         headers=("ARIZONA",),
         header_colours=(MAROON, BLACK),
@@ -121,6 +121,20 @@ STYLES: tuple[Style, ...] = (
         backgrounds=((226, 230, 236), (240, 226, 206), (214, 222, 236)),
         slogans=("GRAND CANYON STATE",),
         graphics=("mountains", "sun", "mountains", "sunset", "cactus", "sunset"),
+    ),
+    Style(
+        # Arizona's current design: a dark blue serial on a pale sky, purple mountains and
+        # desert along the bottom, a saguaro at one end. Only maroon-on-beige Arizona plates
+        # were drawn before, and real ones of this design read their Vs as U at 1.0.
+        "arizona_sky",
+        2.5,
+        (("LLLDDDD", 0.8), ("DDDLLL", 0.1), ("LLL DDD", 0.1)),
+        headers=("ARIZONA",),
+        header_colours=(NAVY, (30, 60, 110)),
+        text_colours=((25, 70, 105), (30, 60, 110), (20, 80, 110), NAVY),
+        backgrounds=((236, 240, 246), (226, 236, 246), (244, 246, 248)),
+        slogans=("GRAND CANYON STATE",),
+        graphics=("arizona_sky",),
     ),
     Style(
         "illinois",
