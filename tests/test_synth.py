@@ -612,3 +612,20 @@ def test_arizona_plates_come_in_the_current_sky_design_too(monkeypatch):
         blue_tops += top[2] - top[0] > 20
         desert_bottoms += strip[0] > strip[2] + 60
     assert blue_tops >= 28 and desert_bottoms >= 24, (blue_tops, desert_bottoms)  # 31, 30 measured
+
+
+def test_dark_flat_captures_are_often_blue_grey_like_night_crops():
+    """Real night crops are dark and blue-grey; flat synthetic ones used to be neutral grey."""
+    from lpr_ray.synth import augment
+
+    rng = np.random.default_rng(0)
+    tinted = dark = 0
+    for seed in range(200):
+        plate = rng.uniform(0, 255, (48, 96, 3)).astype(np.float32)
+        plate[..., :] = plate.mean(axis=2, keepdims=True)  # a neutral grey start
+        augment._flatten(plate, random.Random(seed))
+        mean = plate.reshape(-1, 3).mean(0)
+        if mean.mean() < 90:
+            dark += 1
+            tinted += mean[0] < mean[2] - 5
+    assert dark >= 70 and 0.5 <= tinted / dark <= 0.9, (dark, tinted)

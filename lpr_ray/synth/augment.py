@@ -146,10 +146,17 @@ def _flatten(out: np.ndarray, r: random.Random) -> None:
     target = r.uniform(12.0, 30.0)
     if std <= target:
         return
-    level = r.uniform(35, 90) if r.random() < 0.5 else r.uniform(90, 170)
+    dark = r.random() < 0.5
+    level = r.uniform(35, 90) if dark else r.uniform(90, 170)
     out -= np.float32(mean)
     out *= np.float32(target / std)
     out += np.float32(level)
+    if dark and r.random() < 0.7:
+        # us_real_val's flattest crops (5% under 45 grey levels from 5th to 95th
+        # percentile) are dark night captures, blue-grey: red 12 levels under blue on
+        # average, where flat synthetic crops had 2.5. Of its 19 crops under 60 levels the
+        # model read 12; of 141 such synthetic ones, 140.
+        out *= np.array((r.uniform(0.76, 0.92), r.uniform(0.88, 0.98), 1.0), np.float32)
 
 
 def _motion_kernel(r: random.Random, width: int) -> np.ndarray:
