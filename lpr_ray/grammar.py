@@ -78,14 +78,20 @@ def us_class_prior() -> ClassPrior:
     """The prior implied by the synthetic generator's US styles, patterns and vanity share."""
     from lpr_ray.synth import formats, styles
 
-    token = {"L": (("L", 1.0),), "D": (("D", 1.0),), "N": (("D", 1.0),)}
-    letters = len(formats.LETTERS)
-    token["A"] = (("L", letters / (letters + 10)), ("D", 10 / (letters + 10)))
     vanity = _vanity_classes()
     total = sum(s.weight for s in styles.STYLES)
     probs: dict[str, float] = {}
     for style in styles.STYLES:
         w = style.weight / total
+        # An O among a style's letters is labelled 0: a digit to the decoder.
+        n, o = len(style.letters), style.letters.count("O")
+        token = {
+            "L": (("L", (n - o) / n), ("D", o / n)),
+            "D": (("D", 1.0),),
+            "N": (("D", 1.0),),
+            "A": (("L", (n - o) / (n + 10)), ("D", (o + 10) / (n + 10))),
+        }
+        token = {t: tuple(c for c in choices if c[1] > 0) for t, choices in token.items()}
         for k, p in vanity.items():
             probs[k] = probs.get(k, 0.0) + w * style.vanity * p
         pattern_total = sum(p for _, p in style.patterns)

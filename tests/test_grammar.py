@@ -70,6 +70,18 @@ def test_a_digit_where_california_serials_have_a_letter():
     assert grammar_decode(probs_for(steps), CHARS)[0].plate == "1AMW240"
 
 
+def test_an_o_among_california_letters_is_kept_as_0():
+    """California serials carry O (5LOD951 in us_real_val, labelled 5L0D951): a round glyph
+    the model is sure of in a letter slot stays 0 instead of being forced to a letter."""
+    prior = us_class_prior()
+    assert prior.probs["DLDLDDD"] > 0.01 * prior.probs["DLLLDDD"]
+    steps = [{c: 0.97} for c in "5L"] + [{"0": 0.97, "D": 0.01}] + [{c: 0.97} for c in "D951"]
+    assert grammar_decode(probs_for(steps), CHARS)[0].plate == "5L0D951"
+    # An unsure one still goes to the letter: O is rare among California's letters.
+    steps[2] = {"0": 0.5, "D": 0.45}
+    assert grammar_decode(probs_for(steps), CHARS)[0].plate == "5LDD951"
+
+
 def test_confident_reads_and_lone_glyphs_are_left_as_greedy_reads_them():
     # A vanity plate read with no rival: the formats have nothing to choose between.
     sure = probs_for([{c: 0.99} for c in "LUCKY7"])

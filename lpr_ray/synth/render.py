@@ -90,7 +90,7 @@ def draw_plate(r: random.Random) -> tuple[np.ndarray, str, np.ndarray]:
     if r.random() < style.vanity:
         text = formats.vanity_text(r)
     else:
-        text = formats.random_text(styles.pick_pattern(style, r), r)
+        text = formats.random_text(styles.pick_pattern(style, r), r, style.letters)
         if r.random() < 0.01:
             text = text.replace("0", "O")
     canvas, bg = background.background(style, r)

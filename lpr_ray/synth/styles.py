@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from lpr_ray.synth import formats
+
 NAVY = (25, 35, 95)
 BLACK = (20, 20, 24)
 MAROON = (110, 25, 35)
@@ -34,6 +36,7 @@ class Style:
     vanity: float = 0.03
     corner_stickers: float = 0.6
     gap_emblem: str = ""  # the state's own graphic in a '#' slot (marks.slot_object)
+    letters: str = formats.LETTERS  # what an `L` of its serial patterns draws from
     extra: dict = field(default_factory=dict)
 
 
@@ -59,6 +62,7 @@ STYLES: tuple[Style, ...] = (
         graphics=("", "", "", "", "sun", "waves"),
         vanity=0.03,
         corner_stickers=0.85,
+        letters=formats.LETTERS_CA,
     ),
     Style(
         "california_exempt",
@@ -80,6 +84,7 @@ STYLES: tuple[Style, ...] = (
         text_colours=((230, 200, 70), (240, 240, 240), (40, 40, 140)),
         backgrounds=((18, 18, 22), (30, 40, 90), (200, 220, 235)),
         vanity=0.05,
+        letters=formats.LETTERS_CA,
     ),
     Style(
         "texas",
