@@ -412,6 +412,26 @@ def test_plate_face_straight_strokes_end_square():
         assert _corner_ink(face, stroke, "8", right=False, bottom=False) < 0.5, face
 
 
+def test_plate_face_draws_some_eights_with_straight_sides_and_round_corners():
+    """Missouri's, Arizona's and California's condensed 8 has loops with straight sides;
+    with only elliptical 8s in training, real ones were read B (8951283, 78188, YF2U68).
+    Its corners stay round, which is all that tells it from the B's square ones."""
+    from lpr_ray.synth import fonts, plate_font
+
+    def left_run(face: str, ch: str) -> int:
+        """Rows of the lower loop whose leftmost ink is within a pixel of its left edge."""
+        g = fonts.glyph(face, ch) > 0.5
+        low = g[2 + fonts.ATLAS_H // 2 : 2 + fonts.ATLAS_H]
+        lefts = [np.flatnonzero(row)[0] for row in low if row.any()]
+        return sum(x <= min(lefts) + 1 for x in lefts)
+
+    for s, stroke in enumerate(plate_font.STROKES):
+        straight, round_ = f"{plate_font.PREFIX}{s}:1:0", f"{plate_font.PREFIX}{s}:1:1"
+        assert left_run(straight, "8") >= 1.25 * left_run(round_, "8"), s
+        assert _corner_ink(straight, stroke, "8", right=False, bottom=False) < 0.5, s
+        assert _corner_ink(straight, stroke, "8", right=False, bottom=True) < 0.5, s
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_frames_bolts_and_corner_stickers_leave_the_serial_alone(seed):
     """Drawn after the serial, they must not cover any of it: a frame over the foot of a Z

@@ -55,6 +55,17 @@ def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float) -> Pt
     return out
 
 
+def _loop(x0: float, y0: float, x1: float, y1: float, rx: float, ry: float) -> Pts:
+    """A closed box from (x0, y0) to (x1, y1) with elliptical corners of radii rx, ry."""
+    return (
+        _arc(x1 - rx, y0 + ry, rx, ry, 270, 360)
+        + _arc(x1 - rx, y1 - ry, rx, ry, 0, 90)
+        + _arc(x0 + rx, y1 - ry, rx, ry, 90, 180)
+        + _arc(x0 + rx, y0 + ry, rx, ry, 180, 270)
+        + [(x1 - rx, y0)]
+    )
+
+
 def _flip(strokes: list[Pts]) -> list[Pts]:
     return [[(1 - x, 1 - y) for x, y in s] for s in strokes]
 
@@ -99,6 +110,9 @@ def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
     if ch == "7":
         return [[(0.0, 0.0), (1.0, 0.0), (0.35 - 0.05 * j, 1.0)]], 1.0
     if ch == "8":
+        if j == 0:  # loops with straight sides (Missouri's, Arizona's, California's condensed
+            # 8): only the rounded left corners tell it from a B (real ones were read B)
+            return [_loop(0.07, 0.0, 0.93, 0.49, 0.3, 0.16), _loop(0.0, 0.47, 1.0, 1.0, 0.34, 0.17)], 1.0
         return [_arc(0.5, 0.245, 0.43, 0.245, 90, 450), _arc(0.5, 0.735, 0.5, 0.265, 270, 630)], 1.0
     if ch == "A":
         top = (0.0, 0.08, 0.16)[j]
