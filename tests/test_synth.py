@@ -273,10 +273,10 @@ def test_california_serials_use_the_letter_i():
     texts = [formats.random_text(styles.pick_pattern(ca, r), r, ca.letters) for _ in range(3000)]
     letters = "".join(c for t in texts for c in t if c.isalpha())
     assert letters.count("I") > len(letters) / 40
-    # O and Q too (5LOD951, 5TQY867), at about half the other letters' rate; the O is
-    # labelled 0, which a plain letter count would miss.
+    # O and Q too (5LOD951, 5TQY867), at about a quarter of the other letters' rate; the
+    # O is labelled 0, which a plain letter count would miss.
     for rare in "OQ":
-        assert len(letters) / 80 < letters.count(rare) < len(letters) / 30
+        assert len(letters) / 200 < letters.count(rare) < len(letters) / 60
     assert "O" not in formats.label_of("5LOD951") and formats.label_of("5LOD951") == "5L0D951"
 
 

@@ -175,9 +175,10 @@ def _strokes(ch: str, j: int) -> tuple[list[Pts], float]:
             + _arc(0.64, 0.27, 0.36, 0.27, 270, 450)
             + [(0.0, 0.54)]
         ], 1.0
-    if ch == "Q":
+    if ch == "Q":  # the tail runs from inside the bowl to its corner: shorter, it merged
+        # with the bowl in small crops and a Q was a 0 (California serials carry Qs)
         o = _strokes("0", j)[0]
-        return o + [[(0.6, 0.78), (1.0, 1.04)]], 1.0
+        return o + [[(0.5, 0.66), (1.0, 1.0)]], 1.0
     if ch == "R":
         p = _strokes("P", j)[0]
         return p + [[(0.45, 0.54), (1.0, 1.0)]], 1.0
