@@ -5,9 +5,9 @@ Greedy decoding reads each character on its own, so a look-alike in the wrong gr
 start with a digit) costs the whole plate. Production readers (OpenALPR's postprocess
 patterns) fix this with the plate formats of the region. Here the formats come from the
 synthetic generator's US states and their weights (`lpr_ray.synth.styles`), turned into a
-prior over *class strings*: `L` for a letter and `D` for a digit per character (the letter
-O is labelled 0, so it counts as a digit), vanity plates included, so every string of 2 to 8
-characters keeps a non-zero prior.
+prior over *class strings*: `L` for a letter and `D` for a digit per character, vanity
+plates included, so every string of 2 to 8 characters keeps a non-zero prior. The letter O
+is labelled 0, so `0` belongs to both classes: the formats never turn a 0 into a letter.
 
 The decoder keeps greedy CTC's alignment (which steps emit a character, so no character is
 added or dropped) and picks, for the emitted steps, the class string that maximises
@@ -59,10 +59,10 @@ def _vanity_classes() -> dict[str, float]:
     words = formats._WORDS
     for word in words:
         for digit, p in ((False, 0.6), (True, 0.4)):
-            k = ("".join("D" if ch == "O" else "L" for ch in word) + ("D" if digit else ""))[:8]
+            k = ("L" * len(word) + ("D" if digit else ""))[:8]
             out[k] = out.get(k, 0.0) + 0.35 * p / len(words)
-    # A random body: 6/8 letter (of 26, O among them), 1/8 letter-or-digit (of 36), 1/8 digit.
-    p_letter = 0.75 * 25 / 26 + 0.125 * 25 / 36
+    # A random body: 6/8 letter, 1/8 letter-or-digit (26 letters of 36), 1/8 digit.
+    p_letter = 0.75 + 0.125 * 26 / 36
     lengths = (2, 3, 4, 4, 5, 5, 6, 6, 6, 7, 7, 7, 8)
     for n in sorted(set(lengths)):
         p_len = lengths.count(n) / len(lengths)
@@ -78,20 +78,14 @@ def us_class_prior() -> ClassPrior:
     """The prior implied by the synthetic generator's US styles, patterns and vanity share."""
     from lpr_ray.synth import formats, styles
 
+    token = {"L": (("L", 1.0),), "D": (("D", 1.0),), "N": (("D", 1.0),)}
+    letters = len(formats.LETTERS)
+    token["A"] = (("L", letters / (letters + 10)), ("D", 10 / (letters + 10)))
     vanity = _vanity_classes()
     total = sum(s.weight for s in styles.STYLES)
     probs: dict[str, float] = {}
     for style in styles.STYLES:
         w = style.weight / total
-        # An O among a style's letters is labelled 0: a digit to the decoder.
-        n, o = len(style.letters), style.letters.count("O")
-        token = {
-            "L": (("L", (n - o) / n), ("D", o / n)),
-            "D": (("D", 1.0),),
-            "N": (("D", 1.0),),
-            "A": (("L", (n - o) / (n + 10)), ("D", (o + 10) / (n + 10))),
-        }
-        token = {t: tuple(c for c in choices if c[1] > 0) for t, choices in token.items()}
         for k, p in vanity.items():
             probs[k] = probs.get(k, 0.0) + w * style.vanity * p
         pattern_total = sum(p for _, p in style.patterns)
@@ -113,16 +107,18 @@ def check_grammar_characters(characters: Sequence[str]) -> None:
         )
 
 
-def _decode_one(p: np.ndarray, steps: np.ndarray, is_letter: np.ndarray, prior: ClassPrior, characters) -> PlateRead:
+def _decode_one(p: np.ndarray, steps: np.ndarray, in_l: np.ndarray, in_d: np.ndarray, prior: ClassPrior, characters) -> PlateRead:
     blank = len(characters)
     chars_p = p[steps, :blank].astype(np.float64)  # [k, C-1]
-    letters = np.where(is_letter, chars_p, -1.0)
-    digits = np.where(is_letter, -1.0, chars_p)
+    letters = np.where(in_l, chars_p, -1.0)
+    digits = np.where(in_d, chars_p, -1.0)
     best_l, best_d = letters.argmax(1), digits.argmax(1)
     rows = np.arange(len(steps))
     p_l, p_d = chars_p[rows, best_l], chars_p[rows, best_d]
-    mass_l = np.where(is_letter, chars_p, 0.0).sum(1)
-    mass_d = np.where(is_letter, 0.0, chars_p).sum(1)
+    # Character mass by class; a character of both classes (0, also the letter O) apart.
+    mass_l = np.where(in_l & ~in_d, chars_p, 0.0).sum(1)
+    mass_d = np.where(in_d & ~in_l, chars_p, 0.0).sum(1)
+    mass_both = np.where(in_l & in_d, chars_p, 0.0).sum(1)
     greedy = ["L" if pl >= pd else "D" for pl, pd in zip(p_l, p_d, strict=True)]
     log_l, log_d = np.log(np.maximum(p_l, 1e-30)), np.log(np.maximum(p_d, 1e-30))
     ratio = np.minimum(p_l, p_d) / np.maximum(np.maximum(p_l, p_d), 1e-30)
@@ -150,9 +146,9 @@ def _decode_one(p: np.ndarray, steps: np.ndarray, is_letter: np.ndarray, prior: 
         pr_l, pr_d = prior.log("".join(as_l)), prior.log("".join(as_d))
         top = max(pr_l, pr_d)
         w_l, w_d = math.exp(pr_l - top), math.exp(pr_d - top)
-        own = w_l if c == "L" else w_d
-        den = mass_l[i] * w_l + mass_d[i] * w_d
-        conf = chars_p[i, idx] * own / den * (mass_l[i] + mass_d[i]) if den > 0 else 0.0
+        own = max(w_l, w_d) if in_l[idx] and in_d[idx] else (w_l if c == "L" else w_d)
+        den = mass_l[i] * w_l + mass_d[i] * w_d + mass_both[i] * max(w_l, w_d)
+        conf = chars_p[i, idx] * own / den * (mass_l[i] + mass_d[i] + mass_both[i]) if den > 0 else 0.0
         confs.append(float(min(1.0, conf)))
     return PlateRead(
         plate="".join(text),
@@ -173,7 +169,10 @@ def grammar_decode(
         )
     check_grammar_characters(characters)
     prior = prior or us_class_prior()
-    is_letter = np.array([c.isalpha() for c in characters])
+    in_d = np.array([not c.isalpha() for c in characters])
+    # The letter O is labelled 0, so a 0 also stands for a letter: the formats never turn
+    # a 0 the model is sure of into the nearest letter (Q, D) where a letter is due.
+    in_l = ~in_d | (np.asarray(characters) == "0")
     best = probs.argmax(-1)
     mask = emitted_mask(best, len(characters))
-    return [_decode_one(p, np.flatnonzero(m), is_letter, prior, characters) for p, m in zip(probs, mask, strict=True)]
+    return [_decode_one(p, np.flatnonzero(m), in_l, in_d, prior, characters) for p, m in zip(probs, mask, strict=True)]

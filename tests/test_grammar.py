@@ -70,16 +70,20 @@ def test_a_digit_where_california_serials_have_a_letter():
     assert grammar_decode(probs_for(steps), CHARS)[0].plate == "1AMW240"
 
 
-def test_an_o_among_california_letters_is_kept_as_0():
-    """California serials carry O (5LOD951 in us_real_val, labelled 5L0D951): a round glyph
-    the model is sure of in a letter slot stays 0 instead of being forced to a letter."""
-    prior = us_class_prior()
-    assert prior.probs["DLDLDDD"] > 0.005 * prior.probs["DLLLDDD"]
-    steps = [{c: 0.97} for c in "5L"] + [{"0": 0.99, "D": 0.002}] + [{c: 0.97} for c in "D951"]
-    assert grammar_decode(probs_for(steps), CHARS)[0].plate == "5L0D951"
-    # An unsure one still goes to the letter: O is rare among California's letters.
-    steps[2] = {"0": 0.5, "D": 0.45}
-    assert grammar_decode(probs_for(steps), CHARS)[0].plate == "5LDD951"
+def test_a_0_is_never_turned_into_a_letter_and_keeps_its_confidence():
+    """The letter O is labelled 0 (California's 5LOD951 is 5L0D951), so a 0 where the
+    formats want a letter may be an O: it stays 0 and keeps greedy's confidence, where
+    before it became the nearest letter (Q, D) once the generator drew Os in serials."""
+    for zero in ({"0": 0.97}, {"0": 0.5, "D": 0.45}, {"0": 0.6, "Q": 0.3}):
+        steps = [{c: 0.97} for c in "5L"] + [zero] + [{c: 0.97} for c in "D951"]
+        p = probs_for(steps)
+        read = grammar_decode(p, CHARS)[0]
+        greedy = ctc_greedy_decode(*softmax_to_contract(p), CHARS)[0]
+        assert read.plate == "5L0D951", zero
+        assert read.char_confidences[2] == pytest.approx(greedy.char_confidences[2], rel=0.05), zero
+    # Where a digit is due, a D or Q the model is unsure of still becomes the 0.
+    steps = [{c: 0.97} for c in "12682"] + [{"D": 0.5, "0": 0.45}, {"5": 0.97}]
+    assert grammar_decode(probs_for(steps), CHARS)[0].plate == "1268205"
 
 
 def test_confident_reads_and_lone_glyphs_are_left_as_greedy_reads_them():
