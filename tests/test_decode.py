@@ -85,3 +85,27 @@ def test_charset_normalizes_o_to_zero_and_encodes():
         US.encode("O")
     with pytest.raises(Exception, match="duplicate"):
         Charset(("A", "A"))
+
+
+def test_batch_decoding_matches_the_rule_row_by_row():
+    """Rows of different lengths in one batch (the decoder slices one flat selection per
+    row): each row must decode exactly as the rule says, taken one step at a time."""
+    rng = np.random.default_rng(3)
+    # Many blanks and repeats, a row of all blanks, a row with no blank at all.
+    best = rng.choice([B, B, B, *range(5)], size=(64, 24)).astype(np.int32)
+    best[5] = B
+    best[6] = np.arange(24) % 5
+    prob = rng.uniform(0.3, 1.0, size=best.shape).astype(np.float32)
+    reads = ctc_greedy_decode(best, prob, CH)
+    assert len(reads) == 64
+    for row_best, row_prob, read in zip(best, prob, reads, strict=True):
+        chars, confs, prev = [], [], None
+        for k, p in zip(row_best.tolist(), row_prob.tolist(), strict=True):
+            if k != B and k != prev:
+                chars.append(CH[k])
+                confs.append(p)
+            prev = k
+        assert read.plate == "".join(chars)
+        assert read.char_confidences == tuple(confs)  # exactly the model's float32 values
+        assert read.confidence == pytest.approx(float(np.prod(confs)) if confs else 0.0, rel=1e-12)
+    assert reads[5].plate == "" and reads[6].plate == "".join(CH[k] for k in np.arange(24) % 5)
