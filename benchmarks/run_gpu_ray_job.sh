@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The Ray job end to end on one GPU node (issue 4): a TAO folder's images hard-linked COPIES
+# times into one local folder, then `lpr-ray run` twice with --backend auto (the GPU) and once
+# with --backend onnxruntime (the CPUs), each on its own local Ray. From the repository root:
+#   bash benchmarks/run_gpu_ray_job.sh TAO_FOLDER COPIES OUT_FOLDER
+# Needs lpr-ray's pipeline and torch extras. On the lent machine, which has no Ray, put Ray's
+# cp312 wheel (and jsonschema, jsonschema-specifications, referencing, rpds-py) in .whl/ and
+# they are installed into /tmp/site first (BENCHMARKS.md "The Ray job on the GPU node").
+set -u
+val=${1:?TAO folder}
+copies=${2:?copies}
+out=${3:?output folder}
+mkdir -p "$out"
+if compgen -G ".whl/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONPATH=$PWD:${PYTHONPATH:-} PYTHONUNBUFFERED=1
+python3 -c "import ray; print('ray', ray.__version__)" || exit 1
+files=$(mktemp -d /tmp/lpr-e2e-XXXX)
+python3 - "$val/images" "$files" "$copies" <<'PY'
+import os, sys
+src, dst, copies = sys.argv[1], sys.argv[2], int(sys.argv[3])
+names = sorted(os.listdir(src))
+for c in range(copies):
+    for n in names:
+        os.link(os.path.join(src, n), os.path.join(dst, f"{c:04d}_{n}"))
+print("files", len(names) * copies)
+PY
+i=0
+for b in auto auto onnxruntime; do
+  i=$((i+1))
+  python3 -m lpr_ray.cli.main run --input "$files" --output "$files-out-$i" --backend $b --json \
+    > "$out/run_${i}_$b.json" 2> "$out/run_${i}_$b.err"
+  echo "run $i ($b): exit $?"
+  python3 -c "import json, sys; s = json.load(open(sys.argv[1])); print({k: s.get(k) for k in ('rows', 'by_status', 'backend', 'timings', 'cluster', 'plates_per_second')})" "$out/run_${i}_$b.json"
+done
+rm -rf "$files" "$files"-out-*
