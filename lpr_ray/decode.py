@@ -59,7 +59,7 @@ def ctc_greedy_decode(
         )
     mask = emitted_mask(best, blank)
     # One numpy selection for the whole batch, then plain Python lists: per-row numpy calls
-    # cost ~6x more, and on a GPU node this loop is most of a recogniser actor's time.
+    # cost ~6x more, and were a third of a GPU recogniser actor's time (BENCHMARKS.md, GPU).
     counts = mask.sum(axis=1).tolist()
     classes = best[mask].tolist()
     confs = prob[mask].astype(np.float64).tolist()
