@@ -143,6 +143,7 @@ def _decode_batch(uris: list[str]) -> tuple[dict, float]:
 
 
 def end_to_end(val_tao: str, copies: int, workers: int, device: str, work: Path) -> dict:
+    import lpr_ray.pipeline.recognizer as recognizer_module
     from lpr_ray.dataset import list_tao
     from lpr_ray.pipeline.recognizer import Recognizer
 
@@ -156,8 +157,6 @@ def end_to_end(val_tao: str, copies: int, workers: int, device: str, work: Path)
             shutil.copyfile(p, dst)
             uris.append(str(dst))
     batches = [uris[i : i + 128] for i in range(0, len(uris), 128)]
-    import lpr_ray.pipeline.recognizer as recognizer_module
-
     rec = Recognizer(model=None, characters=None, backend="torch", run_id="bench", batch_size=128, precision="fp16")
     assert rec.backend.name == "torch" and device in str(rec.backend.device), rec.backend.describe()
     # Split the actor's time: wrap the backend's infer and the row builder with timers.
@@ -173,8 +172,17 @@ def end_to_end(val_tao: str, copies: int, workers: int, device: str, work: Path)
         return wrapper
 
     rec.backend.infer = timed("infer", rec.backend.infer)
-    recognizer_module.read_batch = timed("read_batch", recognizer_module.read_batch)
-    recognizer_module.build_rows = timed("build_rows", recognizer_module.build_rows)
+    originals = {name: getattr(recognizer_module, name) for name in ("read_batch", "build_rows")}
+    for name, fn in originals.items():
+        setattr(recognizer_module, name, timed(name, fn))
+    try:
+        return _run_end_to_end(rec, uris, batches, workers, spent)
+    finally:
+        for name, fn in originals.items():  # later parts and callers see the real functions
+            setattr(recognizer_module, name, fn)
+
+
+def _run_end_to_end(rec, uris: list[str], batches: list[list[str]], workers: int, spent: dict) -> dict:
     rows, rec_s, decode_cpu_s, decoded = 0, 0.0, 0.0, []
     with ProcessPoolExecutor(workers) as pool:
         list(pool.map(_decode_batch, [[u] for u in uris[:workers]]))  # start and import in every worker
