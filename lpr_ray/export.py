@@ -210,6 +210,8 @@ def export_checkpoint(
     info = {
         "arch": ckpt["arch"],
         "epoch": ckpt.get("epoch"),
+        # Set when the weights are an average of epochs (lpr_ray.train.average).
+        "averaged": ckpt.get("averaged"),
         "metrics": ckpt.get("metrics", {}),
         "opset": opset,
         "blank": charset.blank,

@@ -12,24 +12,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from standin import standin_render  # noqa: E402
+
 from lpr_ray.charset import US  # noqa: E402
 from lpr_ray.train import data as tdata  # noqa: E402
 from lpr_ray.train.config import TrainConfig  # noqa: E402
 from lpr_ray.train.loop import Trainer, ctc_loss, train  # noqa: E402
-
-ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
-
-
-def standin_render(seed: int, n: int):
-    rng = np.random.default_rng(seed)
-    images, labels = [], []
-    for _ in range(n):
-        text = "".join(rng.choice(list(ALPHABET), size=int(rng.integers(5, 8))))
-        img = np.full((48, 96, 3), int(rng.integers(170, 256)), np.uint8)
-        cv2.putText(img, text, (3, 33), cv2.FONT_HERSHEY_SIMPLEX, 0.62, (0, 0, 0), 2, cv2.LINE_AA)
-        images.append(img)
-        labels.append(text)
-    return np.stack(images), labels
 
 
 @pytest.fixture(autouse=True)
@@ -220,3 +208,32 @@ def test_cli_rejects_an_ema_decay_outside_0_1(tmp_path, capsys):
 
     assert main(["train", "--out", str(tmp_path / "x"), "--ema", "1.5"]) != 0
     assert "--ema must be a decay in [0, 1), got 1.5" in capsys.readouterr().err
+
+
+def test_style_augmentation_reaches_the_training_stream():
+    def batches(style_p):
+        stream = tdata.TrainStream(
+            batch_size=8, steps=2, epoch=1, seed=5, val_seed=7919, synthetic=True, tao_images=None,
+            tao_labels=None, tao_fraction=0.5, augment=True, style_p=style_p,
+        )
+        return list(stream)
+
+    plain, styled = batches(0.0), batches(1.0)
+    for (a, la), (b, lb) in zip(plain, styled, strict=True):
+        assert la == lb and a.shape == b.shape == (8, 48, 96, 3) and b.dtype == np.uint8
+        assert not np.array_equal(a, b)
+
+
+def test_cli_checks_the_style_augment_probability(tmp_path, capsys):
+    from lpr_ray.cli.main import main
+
+    assert main(["train", "--out", str(tmp_path / "x"), "--style-augment", "1.5"]) != 0
+    assert "--style-augment must be a probability in [0, 1], got 1.5" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "x"), "--style-augment", "0.5", "--no-augment"]) != 0
+    assert "needs augmentation on" in capsys.readouterr().err
+    rc = main([
+        "train", "--out", str(tmp_path / "cli"), "--epochs", "1", "--synthetic", "8", "--batch-size", "4",
+        "--val-synthetic", "8", "--workers", "0", "--threads", "1", "--style-augment", "0.5",
+    ])
+    assert rc == 0
+    assert json.loads((tmp_path / "cli" / "config.json").read_text())["style_augment"] == 0.5

@@ -55,8 +55,16 @@ def register(subparsers) -> None:
     p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on each epoch (never trained on)")
     p.add_argument("--val-synthetic", type=int, default=2000, help="size of the held-out synthetic validation set")
     p.add_argument("--no-augment", action="store_true", help="turn train-time augmentation off")
+    p.add_argument(
+        "--style-augment", type=float, default=0.0, metavar="P",
+        help="probability that a training crop also gets one or two style operations "
+        "(channel shuffle, inversion, hue, posterize, equalise, gamma, pixelate, bend, sharpen: "
+        "lpr_ray/train/style.py); 0: off",
+    )
     p.add_argument("--init-from", default=None, metavar="PATH", help="fine-tune: start from this checkpoint's weights (e.g. the shipped model.pt); "
         "an lprnet_small checkpoint is grown into --arch lprnet_medium or lprnet_small_ctx with its reads unchanged")
+    p.add_argument("--save-epochs", action="store_true", help="also keep every epoch's weights as OUT/epochs/eNNN.pt, "
+        "to average them afterwards (python -m lpr_ray.train.average)")
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt (model, optimizer, schedule, epoch)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--seed", type=int, default=0)
@@ -75,6 +83,11 @@ def run(args) -> int:
 
     if not 0.0 <= args.ema < 1.0:
         raise LprRayError(f"--ema must be a decay in [0, 1), got {args.ema}")
+
+    if not 0.0 <= args.style_augment <= 1.0:
+        raise LprRayError(f"--style-augment must be a probability in [0, 1], got {args.style_augment}")
+    if args.style_augment and args.no_augment:
+        raise LprRayError("--style-augment needs augmentation on: drop --no-augment or the style option")
 
     synthetic = args.synthetic if args.synthetic is not None else (0 if args.train_tao else 1)
     steps = args.steps_per_epoch
@@ -104,7 +117,9 @@ def run(args) -> int:
         val_tao=args.val_tao,
         val_synthetic=args.val_synthetic,
         augment=not args.no_augment,
+        style_augment=args.style_augment,
         init_from=args.init_from,
+        save_epochs=args.save_epochs,
         resume=args.resume,
         device=args.device,
         seed=args.seed,

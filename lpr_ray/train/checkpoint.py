@@ -88,6 +88,7 @@ def _is_classifier(name: str) -> bool:
 def save_weights_only(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     """A small shippable checkpoint: model weights, arch, characters, config, metrics (no optimizer)."""
     ckpt = load_checkpoint(src)
-    slim = {k: ckpt[k] for k in ("arch", "characters", "model", "epoch", "step", "config", "metrics") if k in ckpt}
+    slim = {k: ckpt[k] for k in ("arch", "characters", "model", "epoch", "step", "config", "metrics", "averaged")
+            if k in ckpt}
     slim["model"] = {k: v.detach().clone() for k, v in slim["model"].items()}
     save_atomic(slim, dst)

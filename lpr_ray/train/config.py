@@ -35,7 +35,12 @@ class TrainConfig:
     val_synthetic: int = 2000
     val_seed: int = DEFAULT_VAL_SEED
     augment: bool = True
+    # Probability that a training crop also gets one or two style operations
+    # (lpr_ray.train.style: colour, polarity, tone, pixel grid); 0: off.
+    style_augment: float = 0.0
     init_from: str | None = None
+    # Keep every epoch's weights as OUT/epochs/eNNN.pt (for lpr_ray.train.average).
+    save_epochs: bool = False
     resume: bool = False
     device: str = "auto"
     seed: int = 0

@@ -15,6 +15,7 @@ import numpy as np
 
 from lpr_ray.charset import Charset
 from lpr_ray.errors import LprRayError, require
+from lpr_ray.train.style import style_augment
 
 torch = require("torch", "train")
 
@@ -104,8 +105,8 @@ def augment_image(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def augment_batch(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return np.stack([augment_image(img, rng) for img in images])
+def augment_batch(images: np.ndarray, rng: np.random.Generator, style_p: float = 0.0) -> np.ndarray:
+    return np.stack([style_augment(augment_image(img, rng), rng, style_p) for img in images])
 
 
 # --- datasets ----------------------------------------------------------------------------
@@ -131,6 +132,7 @@ class TrainStream(torch.utils.data.IterableDataset):
         tao_labels: list[str] | None,
         tao_fraction: float,
         augment: bool,
+        style_p: float = 0.0,
     ):
         super().__init__()
         self.batch_size = batch_size
@@ -146,6 +148,7 @@ class TrainStream(torch.utils.data.IterableDataset):
             raise LprRayError("no training data: give --synthetic N and/or --train-tao URI")
         self.n_tao = batch_size if not synthetic else (round(tao_fraction * batch_size) if have_tao else 0)
         self.augment = augment
+        self.style_p = style_p
 
     def __len__(self) -> int:
         return self.steps
@@ -178,7 +181,7 @@ class TrainStream(torch.utils.data.IterableDataset):
                 labels.extend(self.tao_labels[i] for i in idx)
             images = np.concatenate(parts)
             if self.augment:
-                images = augment_batch(images, rng)
+                images = augment_batch(images, rng, self.style_p)
             yield images, labels
 
 

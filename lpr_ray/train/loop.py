@@ -79,7 +79,7 @@ class Trainer:
             resume_ckpt = load_checkpoint(last)
             saved = TrainConfig.from_dict(resume_ckpt["config"])
             # The saved run's data and architecture hold; what the user may change on resume:
-            # more epochs, device, threads, workers and logging.
+            # more epochs, device, threads, workers, logging and keeping epochs.
             cfg = saved.replace(
                 out=cfg.out,
                 resume=True,
@@ -89,6 +89,7 @@ class Trainer:
                 workers=cfg.workers,
                 log_every=cfg.log_every,
                 val_tao=cfg.val_tao or saved.val_tao,
+                save_epochs=cfg.save_epochs or saved.save_epochs,
             )
         if not cfg.characters:
             charset = US
@@ -178,6 +179,7 @@ class Trainer:
             tao_labels=self.tao_labels,
             tao_fraction=cfg.tao_fraction,
             augment=cfg.augment,
+            style_p=cfg.style_augment,
         )
         loader = tdata.make_loader(stream, cfg.workers)
         self.model.train()
@@ -267,6 +269,9 @@ class Trainer:
             save_atomic(ckpt, self.out / "last.pt")
             if is_best:
                 save_atomic(ckpt, self.out / "best.pt")
+            if cfg.save_epochs:  # for weight averaging (lpr_ray.train.average): weights only
+                keep = ("arch", "characters", "model", "epoch", "step", "config", "metrics")
+                save_atomic({k: ckpt[k] for k in keep}, self.out / "epochs" / f"e{epoch:03d}.pt")
             with open(log_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(metrics) + "\n")
             parts = [f"epoch {epoch} done: loss {metrics['train_loss']:.4f}, {metrics['train_plates_per_s']} plates/s"]

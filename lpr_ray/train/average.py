@@ -1,0 +1,180 @@
+"""Average the weights of several checkpoints of one run (stochastic weight averaging).
+
+Real-plate accuracy swings by several points from one epoch's weights to the next while
+held-out synthetic accuracy barely moves: many real plates sit near a decision boundary.
+An average over the last epochs of a low-learning-rate run lies in a flatter region than
+any one of them (Izmailov et al. 2018, "Averaging Weights Leads to Wider Optima"). The
+average's BatchNorm statistics are measured again on freshly rendered training plates,
+since averaged weights no longer match any checkpoint's statistics.
+
+    python -m lpr_ray.train.average CKPT [CKPT ...] --out AVG.pt [--bn-plates 4096]
+        [--val-synthetic 2000] [--val-tao URI]
+
+Use `lpr-ray train --save-epochs` to keep every epoch's checkpoint; the result loads like
+any checkpoint (`lpr-ray export --checkpoint AVG.pt`, `lpr-ray train --init-from AVG.pt`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+from lpr_ray.errors import LprRayError, require
+from lpr_ray.train import data as tdata
+from lpr_ray.train.checkpoint import load_checkpoint, save_atomic
+from lpr_ray.train.config import DEFAULT_VAL_SEED
+
+torch = require("torch", "train")
+
+# Seeds for the BatchNorm plates: derived from the run's seed with a worker number no
+# training epoch uses, so they are fresh plates and never the validation set's.
+BN_WORKER = 0x5A
+
+
+def average_states(states: list[dict]) -> dict:
+    """The element-wise mean of state dicts with the same keys and shapes; integer buffers
+    (BatchNorm's batch counters) take the largest value."""
+    if not states:
+        raise LprRayError("nothing to average: give at least one checkpoint")
+    keys = list(states[0])
+    for i, s in enumerate(states[1:], 2):
+        if list(s) != keys:
+            raise LprRayError(f"checkpoint {i} has other weights than checkpoint 1: not the same architecture")
+    out = {}
+    for k in keys:
+        vals = [s[k] for s in states]
+        shapes = {tuple(v.shape) for v in vals}
+        if len(shapes) != 1:
+            raise LprRayError(f"weight {k!r} has different shapes across checkpoints: {sorted(shapes)}")
+        if vals[0].is_floating_point():
+            out[k] = torch.stack([v.double() for v in vals]).mean(0).to(vals[0].dtype)
+        else:
+            out[k] = torch.stack(vals).max(0).values
+    return out
+
+
+@torch.no_grad()
+def recompute_batchnorm(model, batches) -> int:
+    """Replace every BatchNorm layer's running mean and variance by their plain average
+    over `batches` (float NCHW tensors); returns the number of BatchNorm layers."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over all batches
+    was_training = model.training
+    model.train()
+    for x in batches:
+        model(x)
+    for m, mom in zip(bns, momenta, strict=True):
+        m.momentum = mom
+    model.train(was_training)
+    return len(bns)
+
+
+def bn_batches(cfg: dict, n: int, batch_size: int = 256):
+    """Training-like batches: synthetic plates with the run's augmentation (float NCHW)."""
+    seed, val_seed = int(cfg.get("seed", 0)), int(cfg.get("val_seed", DEFAULT_VAL_SEED))
+    rng = np.random.default_rng([seed, BN_WORKER])
+    images: list[np.ndarray] = []
+    for chunk in range(-(-n // tdata.CHUNK)):
+        imgs, _ = tdata.render_synthetic(tdata.train_seed(seed, 0, BN_WORKER, chunk, val_seed), tdata.CHUNK)
+        images.append(imgs)
+    images = np.concatenate(images)[:n]
+    if cfg.get("augment", True):
+        images = tdata.augment_batch(images, rng, float(cfg.get("style_augment", 0.0)))
+    for i in range(0, n, batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size]))
+        yield x.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def average_checkpoints(paths: list[str], *, bn_plates: int = 4096) -> tuple[dict, object]:
+    """(checkpoint dict of the average, the averaged model in eval mode)."""
+    from lpr_ray.models import create_model
+
+    ckpts = [load_checkpoint(p) for p in paths]
+    first = ckpts[0]
+    for p, c in zip(paths[1:], ckpts[1:], strict=True):
+        if c["arch"] != first["arch"] or list(c.get("characters", ())) != list(first.get("characters", ())):
+            raise LprRayError(
+                f"{p} holds a {c['arch']!r} model over {''.join(c.get('characters', ()))!r}; "
+                f"{paths[0]} holds {first['arch']!r} over {''.join(first.get('characters', ()))!r}: "
+                "only checkpoints of one architecture and characters list can be averaged"
+            )
+    chars = list(first["characters"])
+    model = create_model(first["arch"], len(chars) + 1)
+    model.load_state_dict(average_states([c["model"] for c in ckpts]))
+    last = max(ckpts, key=lambda c: int(c.get("step", 0)))
+    if bn_plates > 0:
+        recompute_batchnorm(model, bn_batches(last.get("config", {}), bn_plates))
+    model.eval()
+    ckpt = {
+        "arch": first["arch"],
+        "characters": chars,
+        "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "epoch": last.get("epoch"),
+        "step": last.get("step"),
+        "config": last.get("config", {}),
+        "metrics": {},
+        "averaged": {
+            "checkpoints": [os.path.basename(p) for p in paths],
+            "epochs": [c.get("epoch") for c in ckpts],
+            "bn_plates": bn_plates,
+        },
+    }
+    return ckpt, model
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m lpr_ray.train.average",
+        description="Average the weights of checkpoints of one run (SWA), re-measure BatchNorm "
+        "statistics on fresh synthetic plates, validate, and write a checkpoint.",
+    )
+    p.add_argument("checkpoints", nargs="+", help="checkpoints of one architecture (e.g. RUN/epochs/e*.pt)")
+    p.add_argument("--out", required=True, help="where to write the averaged checkpoint")
+    p.add_argument("--bn-plates", type=int, default=4096, help="synthetic plates to re-measure BatchNorm on (0: average the statistics too)")
+    p.add_argument("--val-synthetic", type=int, default=2000, help="held-out synthetic plates to validate on (the runs' own set)")
+    p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on (never used to choose)")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from lpr_ray.charset import Charset
+    from lpr_ray.train.evaluation import evaluate
+
+    t0 = time.perf_counter()
+    try:
+        ckpt, model = average_checkpoints(args.checkpoints, bn_plates=args.bn_plates)
+    except LprRayError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    charset = Charset(tuple(ckpt["characters"]))
+    val = {}
+    if args.val_synthetic:
+        seed = int(ckpt["config"].get("val_seed", DEFAULT_VAL_SEED))
+        imgs, labs = tdata.synthetic_validation_set(args.val_synthetic, seed, charset)
+        val["synthetic"], _ = evaluate(model, imgs, labs, charset.characters, "cpu")
+    if args.val_tao:
+        from lpr_ray.dataset import load_tao_arrays
+
+        imgs, labs, _ = load_tao_arrays(args.val_tao, charset)
+        val["tao"], _ = evaluate(model, imgs, labs, charset.characters, "cpu")
+    ckpt["metrics"] = {"val": val, "epoch": ckpt["epoch"], "step": ckpt["step"]}
+    save_atomic(ckpt, args.out)
+    print(f"averaged {len(args.checkpoints)} checkpoints (epochs {ckpt['averaged']['epochs']}) -> {args.out} "
+          f"in {time.perf_counter() - t0:.0f} s")
+    for name, m in val.items():
+        print(f"  val[{name}] acc {m['accuracy']:.2%} char {m['char_accuracy']:.2%} "
+              f"prec@0.9 {m['precision@0.9'] if m['precision@0.9'] is None else format(m['precision@0.9'], '.2%')} "
+              f"cov@0.9 {m['coverage@0.9']:.1%} ({m['count']} plates)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

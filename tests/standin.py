@@ -1,0 +1,19 @@
+"""A throwaway stand-in for lpr_ray.synth in training tests: black text on light plates drawn
+with OpenCV, so those tests do not depend on how realistic the real generator is."""
+
+import cv2
+import numpy as np
+
+ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+def standin_render(seed: int, n: int):
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for _ in range(n):
+        text = "".join(rng.choice(list(ALPHABET), size=int(rng.integers(5, 8))))
+        img = np.full((48, 96, 3), int(rng.integers(170, 256)), np.uint8)
+        cv2.putText(img, text, (3, 33), cv2.FONT_HERSHEY_SIMPLEX, 0.62, (0, 0, 0), 2, cv2.LINE_AA)
+        images.append(img)
+        labels.append(text)
+    return np.stack(images), labels
