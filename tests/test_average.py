@@ -123,3 +123,24 @@ def test_cli_names_a_missing_checkpoint(tmp_path, capsys):
     assert avg.main([str(tmp_path / "nope.pt"), "--out", str(tmp_path / "avg.pt")]) == 2
     assert f"checkpoint {tmp_path / 'nope.pt'} does not exist" in capsys.readouterr().err
     assert not (tmp_path / "avg.pt").exists()
+
+
+def test_batchnorm_plates_come_from_the_runs_own_training_data(tmp_path):
+    # A user's fine-tuning run on their own TAO plates only: BatchNorm must be re-measured
+    # on those plates, not on synthetic ones.
+    import cv2
+
+    root = tmp_path / "tao"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    imgs, labels = standin_render(5, 6)
+    imgs[:, :24] = 0  # unlike any stand-in synthetic plate
+    for i, (img, lab) in enumerate(zip(imgs, labels, strict=True)):
+        cv2.imwrite(str(root / "images" / f"{i}.png"), img[:, :, ::-1])
+        (root / "labels" / f"{i}.txt").write_text(lab + "\n")
+    cfg = TrainConfig(out="x", synthetic=0, train_tao=(str(root),), augment=False,
+                      characters=tuple("0123456789ABCDEFGHIJKLMNPQRSTUVWXYZ")).to_dict()
+    batches = list(avg.bn_batches(cfg, 20, batch_size=8))
+    assert sum(len(b) for b in batches) == 24
+    seen = torch.cat(batches).permute(0, 2, 3, 1).mul(255).round().to(torch.uint8).numpy()
+    assert all(any(np.array_equal(s, t) for t in imgs) for s in seen)

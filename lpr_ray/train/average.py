@@ -30,11 +30,6 @@ from lpr_ray.train.config import DEFAULT_VAL_SEED
 
 torch = require("torch", "train")
 
-# Seeds for the BatchNorm plates: derived from the run's seed with a worker number no
-# training epoch uses, so they are fresh plates and never the validation set's.
-BN_WORKER = 0x5A
-
-
 def average_states(states: list[dict]) -> dict:
     """The element-wise mean of state dicts with the same keys and shapes; integer buffers
     (BatchNorm's batch counters) take the largest value."""
@@ -77,18 +72,26 @@ def recompute_batchnorm(model, batches) -> int:
 
 
 def bn_batches(cfg: dict, n: int, batch_size: int = 256):
-    """Training-like batches: synthetic plates with the run's augmentation (float NCHW)."""
-    seed, val_seed = int(cfg.get("seed", 0)), int(cfg.get("val_seed", DEFAULT_VAL_SEED))
-    rng = np.random.default_rng([seed, BN_WORKER])
-    images: list[np.ndarray] = []
-    for chunk in range(-(-n // tdata.CHUNK)):
-        imgs, _ = tdata.render_synthetic(tdata.train_seed(seed, 0, BN_WORKER, chunk, val_seed), tdata.CHUNK)
-        images.append(imgs)
-    images = np.concatenate(images)[:n]
-    if cfg.get("augment", True):
-        images = tdata.augment_batch(images, rng, float(cfg.get("style_augment", 0.0)))
-    for i in range(0, n, batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size]))
+    """n training-like plates as float NCHW batches: the run's own data stream (synthetic
+    and/or TAO plates, its augmentation) for epoch 0, which no training epoch draws, so
+    they are fresh plates and never the validation set."""
+    from lpr_ray.charset import Charset
+    from lpr_ray.train.config import TrainConfig
+
+    tc = TrainConfig.from_dict({"out": "", **cfg})
+    tao_images = tao_labels = None
+    if tc.train_tao:
+        chars = Charset(tuple(tc.characters)) if tc.characters else None
+        if chars is None:
+            raise LprRayError("the checkpoint's config records TAO training data but no characters list")
+        tao_images, tao_labels = tdata.load_tao_sets(tc.train_tao, chars)
+    stream = tdata.TrainStream(
+        batch_size=batch_size, steps=-(-n // batch_size), epoch=0, seed=tc.seed, val_seed=tc.val_seed,
+        synthetic=bool(tc.synthetic), tao_images=tao_images, tao_labels=tao_labels,
+        tao_fraction=tc.tao_fraction, augment=tc.augment, style_p=tc.style_augment,
+    )
+    for images, _ in stream:
+        x = torch.from_numpy(np.ascontiguousarray(images))
         yield x.permute(0, 3, 1, 2).float().div_(255.0)
 
 
