@@ -4,8 +4,8 @@ Real-plate accuracy swings by several points from one epoch's weights to the nex
 held-out synthetic accuracy barely moves: many real plates sit near a decision boundary.
 An average over the last epochs of a low-learning-rate run lies in a flatter region than
 any one of them (Izmailov et al. 2018, "Averaging Weights Leads to Wider Optima"). The
-average's BatchNorm statistics are measured again on freshly rendered training plates,
-since averaged weights no longer match any checkpoint's statistics.
+average's BatchNorm statistics are measured again on fresh plates from the run's own
+training stream, since averaged weights no longer match any checkpoint's statistics.
 
     python -m lpr_ray.train.average CKPT [CKPT ...] --out AVG.pt [--bn-plates 4096]
         [--val-synthetic 2000] [--val-tao URI]
@@ -29,6 +29,7 @@ from lpr_ray.train.checkpoint import load_checkpoint, save_atomic
 from lpr_ray.train.config import DEFAULT_VAL_SEED
 
 torch = require("torch", "train")
+
 
 def average_states(states: list[dict]) -> dict:
     """The element-wise mean of state dicts with the same keys and shapes; integer buffers
@@ -81,10 +82,9 @@ def bn_batches(cfg: dict, n: int, batch_size: int = 256):
     tc = TrainConfig.from_dict({"out": "", **cfg})
     tao_images = tao_labels = None
     if tc.train_tao:
-        chars = Charset(tuple(tc.characters)) if tc.characters else None
-        if chars is None:
+        if not tc.characters:
             raise LprRayError("the checkpoint's config records TAO training data but no characters list")
-        tao_images, tao_labels = tdata.load_tao_sets(tc.train_tao, chars)
+        tao_images, tao_labels = tdata.load_tao_sets(tc.train_tao, Charset(tuple(tc.characters)))
     stream = tdata.TrainStream(
         batch_size=batch_size, steps=-(-n // batch_size), epoch=0, seed=tc.seed, val_seed=tc.val_seed,
         synthetic=bool(tc.synthetic), tao_images=tao_images, tao_labels=tao_labels,
@@ -136,11 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m lpr_ray.train.average",
         description="Average the weights of checkpoints of one run (SWA), re-measure BatchNorm "
-        "statistics on fresh synthetic plates, validate, and write a checkpoint.",
+        "statistics on fresh plates of the run's training stream, validate, and write a checkpoint.",
     )
     p.add_argument("checkpoints", nargs="+", help="checkpoints of one architecture (e.g. RUN/epochs/e*.pt)")
     p.add_argument("--out", required=True, help="where to write the averaged checkpoint")
-    p.add_argument("--bn-plates", type=int, default=4096, help="synthetic plates to re-measure BatchNorm on (0: average the statistics too)")
+    p.add_argument("--bn-plates", type=int, default=4096, help="training plates to re-measure BatchNorm on (0: average the statistics too)")
     p.add_argument("--val-synthetic", type=int, default=2000, help="held-out synthetic plates to validate on (the runs' own set)")
     p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on (never used to choose)")
     return p
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from lpr_ray.charset import Charset
-    from lpr_ray.train.evaluation import evaluate
+    from lpr_ray.train.evaluation import describe, evaluate
 
     t0 = time.perf_counter()
     try:
@@ -173,9 +173,7 @@ def main(argv=None) -> int:
     print(f"averaged {len(args.checkpoints)} checkpoints (epochs {ckpt['averaged']['epochs']}) -> {args.out} "
           f"in {time.perf_counter() - t0:.0f} s")
     for name, m in val.items():
-        print(f"  val[{name}] acc {m['accuracy']:.2%} char {m['char_accuracy']:.2%} "
-              f"prec@0.9 {m['precision@0.9'] if m['precision@0.9'] is None else format(m['precision@0.9'], '.2%')} "
-              f"cov@0.9 {m['coverage@0.9']:.1%} ({m['count']} plates)")
+        print(f"  {describe(name, m)} ({m['count']} plates)")
     return 0
 
 

@@ -85,10 +85,16 @@ def _is_classifier(name: str) -> bool:
     return name.startswith(("classifier.", "dense."))
 
 
+WEIGHTS_ONLY_KEYS = ("arch", "characters", "model", "epoch", "step", "config", "metrics", "averaged")
+
+
+def weights_only(ckpt: dict) -> dict:
+    """The checkpoint without optimizer, scheduler and raw (non-averaged) weights."""
+    slim = {k: ckpt[k] for k in WEIGHTS_ONLY_KEYS if k in ckpt}
+    slim["model"] = {k: v.detach().clone() for k, v in slim["model"].items()}
+    return slim
+
+
 def save_weights_only(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     """A small shippable checkpoint: model weights, arch, characters, config, metrics (no optimizer)."""
-    ckpt = load_checkpoint(src)
-    slim = {k: ckpt[k] for k in ("arch", "characters", "model", "epoch", "step", "config", "metrics", "averaged")
-            if k in ckpt}
-    slim["model"] = {k: v.detach().clone() for k, v in slim["model"].items()}
-    save_atomic(slim, dst)
+    save_atomic(weights_only(load_checkpoint(src)), dst)

@@ -46,3 +46,12 @@ def summarize(reads, labels, threshold: float = 0.9) -> dict:
 def evaluate(model, images, labels, characters, device, batch_size: int = 256) -> tuple[dict, list]:
     reads = predict(model, images, characters, device, batch_size)
     return summarize(reads, labels), reads
+
+
+def describe(name: str, m: dict) -> str:
+    """One log line's worth of a summarize() result."""
+    p = m.get("precision@0.9")
+    return (
+        f"val[{name}] acc {m['accuracy']:.2%} char {m['char_accuracy']:.2%} "
+        f"prec@0.9 {'-' if p is None else f'{p:.2%}'} cov@0.9 {m['coverage@0.9']:.1%}"
+    )

@@ -27,8 +27,9 @@ from lpr_ray.train.checkpoint import (  # noqa: E402
     init_weights_from,
     load_checkpoint,
     save_atomic,
+    weights_only,
 )
-from lpr_ray.train.evaluation import evaluate  # noqa: E402
+from lpr_ray.train.evaluation import describe, evaluate  # noqa: E402
 
 
 def resolve_device(name: str):
@@ -269,18 +270,12 @@ class Trainer:
             save_atomic(ckpt, self.out / "last.pt")
             if is_best:
                 save_atomic(ckpt, self.out / "best.pt")
-            if cfg.save_epochs:  # for weight averaging (lpr_ray.train.average): weights only
-                keep = ("arch", "characters", "model", "epoch", "step", "config", "metrics")
-                save_atomic({k: ckpt[k] for k in keep}, self.out / "epochs" / f"e{epoch:03d}.pt")
+            if cfg.save_epochs:  # for weight averaging (lpr_ray.train.average)
+                save_atomic(weights_only(ckpt), self.out / "epochs" / f"e{epoch:03d}.pt")
             with open(log_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(metrics) + "\n")
             parts = [f"epoch {epoch} done: loss {metrics['train_loss']:.4f}, {metrics['train_plates_per_s']} plates/s"]
-            for name, m in metrics["val"].items():
-                p = m.get("precision@0.9")
-                parts.append(
-                    f"val[{name}] acc {m['accuracy']:.2%} char {m['char_accuracy']:.2%} "
-                    f"prec@0.9 {'-' if p is None else f'{p:.2%}'} cov@0.9 {m['coverage@0.9']:.1%}"
-                )
+            parts.extend(describe(name, m) for name, m in metrics["val"].items())
             _log("; ".join(parts) + (" (best)" if is_best else ""))
             last = metrics
         return last
