@@ -1,4 +1,5 @@
-"""Greedy vs format-aware (`--decode grammar`) decoding: decode alone and model + decode.
+"""Greedy vs format-aware (`--decode grammar`) decoding: decode alone and model + decode;
+and what test-time views (`--tta zoom3`: three model passes and a vote) cost.
 
     .venv/bin/python benchmarks/bench_decode.py [--seconds 3] [--batch-size 128] [--threads 0]
 
@@ -45,6 +46,7 @@ def main() -> None:
     from lpr_ray.decode import ctc_greedy_decode
     from lpr_ray.grammar import grammar_decode, us_class_prior
     from lpr_ray.model import resolve_model
+    from lpr_ray.reading import read_batch
     from lpr_ray.synth import render_batch
 
     spec = resolve_model(None)
@@ -77,22 +79,30 @@ def main() -> None:
             for x in batches:
                 grammar_decode(backend.infer_probs(x), chars)
 
-        best = {k: 0.0 for k in ("greedy", "grammar", "model+greedy", "model+grammar")}
+        def model_greedy_zoom3(batches=batches):
+            for x in batches:
+                read_batch(backend, x, chars, "greedy", "zoom3")
+
+        best = {k: 0.0 for k in ("greedy", "grammar", "model+greedy", "model+grammar", "model+greedy+zoom3")}
         for _ in range(3):
             for key, fn in (("greedy", greedy_only), ("grammar", grammar_only),
-                            ("model+greedy", model_greedy), ("model+grammar", model_grammar)):
+                            ("model+greedy", model_greedy), ("model+grammar", model_grammar),
+                            ("model+greedy+zoom3", model_greedy_zoom3)):
                 best[key] = max(best[key], rate(fn, len(images), args.seconds))
         rows.append({"set": name, "plates": len(images), **{k: round(v) for k, v in best.items()},
-                     "model+grammar / model+greedy": round(best["model+grammar"] / best["model+greedy"], 3)})
+                     "model+grammar / model+greedy": round(best["model+grammar"] / best["model+greedy"], 3),
+                     "zoom3 / model+greedy": round(best["model+greedy+zoom3"] / best["model+greedy"], 3)})
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(f"# bench_decode: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"commit {commit}, batch {b}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print("| set | plates | greedy decode | grammar decode | model + greedy | model + grammar | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| set | plates | greedy decode | grammar decode | model + greedy | model + grammar | ratio "
+          "| model + greedy, zoom3 views | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['set']} | {r['plates']} | {r['greedy']} | {r['grammar']} | {r['model+greedy']} | "
-              f"{r['model+grammar']} | {r['model+grammar / model+greedy']:.2f}x |")
+              f"{r['model+grammar']} | {r['model+grammar / model+greedy']:.2f}x | {r['model+greedy+zoom3']} | "
+              f"{r['zoom3 / model+greedy']:.2f}x |")
     print("(plates/s, best of 3)")
     print(json.dumps(rows))
 

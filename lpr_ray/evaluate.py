@@ -12,6 +12,7 @@ from lpr_ray.decode import PlateRead
 from lpr_ray.metrics import Report, evaluate_reads
 from lpr_ray.model import ModelSpec, resolve_model
 from lpr_ray.reading import check_decode, read_batch
+from lpr_ray.tta import check_tta
 
 
 @dataclass(frozen=True)
@@ -22,14 +23,15 @@ class Evaluation:
     uris: list[str]
     model: ModelSpec
     decode: str = "greedy"
+    tta: str = "off"
 
 
 def recognise_arrays(
-    backend, images: np.ndarray, characters, batch_size: int = 128, decode: str = "greedy"
+    backend, images: np.ndarray, characters, batch_size: int = 128, decode: str = "greedy", tta: str = "off"
 ) -> list[PlateRead]:
     reads: list[PlateRead] = []
     for start in range(0, len(images), batch_size):
-        reads.extend(read_batch(backend, images[start : start + batch_size], characters, decode))
+        reads.extend(read_batch(backend, images[start : start + batch_size], characters, decode, tta))
     return reads
 
 
@@ -41,13 +43,15 @@ def evaluate_dataset(
     batch_size: int = 128,
     threads: int = 0,
     decode: str = "greedy",
+    tta: str = "off",
 ) -> Evaluation:
+    check_tta(tta)
     spec = resolve_model(model, characters)
     runner = load_backend(backend, spec, BackendOptions(threads=threads))
     check_decode(runner, spec.charset.characters, decode)
     data = load_tao(dataset, spec.charset)
-    reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size, decode)
+    reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size, decode, tta)
     report = evaluate_reads(
         [r.plate for r in reads], [r.confidence for r in reads], data.labels, widths=data.widths
     )
-    return Evaluation(report, reads, data.labels, data.uris, spec, decode)
+    return Evaluation(report, reads, data.labels, data.uris, spec, decode, tta)

@@ -20,6 +20,12 @@ if TYPE_CHECKING:  # the CLI imports DECODES for --help: keep numpy out of that 
     from lpr_ray.decode import PlateRead
 
 DECODES = ("greedy", "grammar")
+TTAS = ("off", "zoom3")  # lpr_ray.tta.VIEW_SETS, named here so that --help needs no numpy
+TTA_HELP = (
+    "off: read each crop once (default); zoom3: also read it zoomed out to 92%% and in to "
+    "108%% and keep the plate most views agree on, its confidence lowered where they "
+    "disagree (3 model passes; more correct reads and fewer confident misreads, see the model card)"
+)
 
 
 def check_decode_name(decode: str) -> None:
@@ -48,8 +54,23 @@ def check_decode(backend, characters: Sequence[str], decode: str) -> None:
     backend.infer_probs(np.zeros((1, MODEL_HEIGHT, MODEL_WIDTH, 3), np.uint8))
 
 
-def read_batch(backend, images: np.ndarray, characters: Sequence[str], decode: str = "greedy") -> list[PlateRead]:
-    """uint8 [N, 48, 96, 3] RGB crops -> one PlateRead each."""
+def read_batch(
+    backend, images: np.ndarray, characters: Sequence[str], decode: str = "greedy", tta: str = "off"
+) -> list[PlateRead]:
+    """uint8 [N, 48, 96, 3] RGB crops -> one PlateRead each.
+
+    `tta` other than "off" reads every view of lpr_ray.tta's view set (one model pass each)
+    and votes.
+    """
+    if tta == "off":
+        return _read_view(backend, images, characters, decode)
+    from lpr_ray.tta import check_tta, vote, zoom
+
+    scales = check_tta(tta)
+    return vote([_read_view(backend, zoom(images, s), characters, decode) for s in scales])
+
+
+def _read_view(backend, images: np.ndarray, characters: Sequence[str], decode: str) -> list[PlateRead]:
     if decode == "greedy":
         from lpr_ray.decode import ctc_greedy_decode
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from contract_models import write_contract_model
+from realdata import REAL, assert_run_matches_eval
 
 from lpr_ray.backends import BackendOptions, load_backend
 from lpr_ray.charset import US
@@ -24,7 +23,6 @@ from lpr_ray.reading import check_decode, read_batch
 
 CHARS = US.characters
 BLANK = len(CHARS)
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "us_real_val"
 
 
 def probs_for(steps: list[dict[str, float]], length: int = 24) -> np.ndarray:
@@ -200,26 +198,5 @@ def test_eval_cli_grammar_on_real_plates(tmp_path):
 @pytest.mark.slow
 def test_run_with_grammar_writes_what_eval_reads(s3, ray_cluster, tmp_path):
     """Through Ray: rows carry the grammar reads of the same images, and the saved config says so."""
-    from lpr_ray.evaluate import evaluate_dataset
-    from lpr_ray.pipeline.config import RunConfig
-    from lpr_ray.pipeline.job import run_job
-    from lpr_ray.results import read_results
-
-    subset = tmp_path / "tao"
-    (subset / "images").mkdir(parents=True)
-    (subset / "labels").mkdir()
-    for img in sorted((REAL / "images").iterdir())[:40]:
-        shutil.copy(img, subset / "images" / img.name)
-        shutil.copy(REAL / "labels" / (img.stem + ".txt"), subset / "labels" / (img.stem + ".txt"))
-    s3.upload_dir(str(subset), f"s3://{s3.bucket}/grammar-in")
-    output = f"s3://{s3.bucket}/grammar-out"
-    summary = run_job(RunConfig(input=f"s3://{s3.bucket}/grammar-in", output=output, decode="grammar"))
-    rows = {r["uri"].rsplit("/", 1)[1]: r for r in read_results(output).to_pylist()}
-    ev = evaluate_dataset(str(subset), decode="grammar", threads=1)
-    assert len(rows) == 40 == len(ev.reads)
-    for uri, read in zip(ev.uris, ev.reads, strict=True):
-        row = rows[uri.rsplit("/", 1)[1]]
-        assert row["plate"] == read.plate
-        assert row["confidence"] == pytest.approx(read.confidence, rel=1e-4, abs=1e-6)
-    config = json.loads(s3.get(f"{output}/_runs/{summary.run_id}/config.json"))
+    config = assert_run_matches_eval(s3, tmp_path, "grammar", 40, decode="grammar")
     assert config["decode"] == "grammar"

@@ -6,19 +6,20 @@ import argparse
 import json
 from dataclasses import asdict
 
-from lpr_ray.reading import DECODES
+from lpr_ray.reading import DECODES, TTA_HELP, TTAS
 
 
 def execute(args: argparse.Namespace) -> int:
     from lpr_ray.evaluate import evaluate_dataset
 
     ev = evaluate_dataset(
-        args.dataset, args.model, args.characters, args.backend, args.batch_size, args.threads, args.decode
+        args.dataset, args.model, args.characters, args.backend, args.batch_size, args.threads, args.decode,
+        args.tta,
     )
     if args.json:
-        print(json.dumps({"model": ev.model.tag, "dataset": args.dataset, "decode": ev.decode, **asdict(ev.report)}, indent=2))
+        print(json.dumps({"model": ev.model.tag, "dataset": args.dataset, "decode": ev.decode, "tta": ev.tta, **asdict(ev.report)}, indent=2))
     else:
-        print(f"model {ev.model.tag} on {args.dataset} ({ev.decode} decoding)")
+        print(f"model {ev.model.tag} on {args.dataset} ({ev.decode} decoding{'' if ev.tta == 'off' else f', {ev.tta} views'})")
         print(ev.report.format())
         if args.show_errors:
             wrong = [(r, lab, u) for r, lab, u in zip(ev.reads, ev.labels, ev.uris, strict=True) if r.plate != lab]
@@ -47,6 +48,7 @@ def register(sub) -> None:
         help="greedy: NVIDIA's CTC decoding (default); grammar: also weigh US plate formats to "
         "choose letters vs digits (needs a model with a softmax output, as `lpr-ray export` writes)",
     )
+    p.add_argument("--tta", choices=TTAS, default="off", help=TTA_HELP)
     p.add_argument("--show-errors", type=int, default=0, metavar="N", help="list up to N misreads")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=execute)

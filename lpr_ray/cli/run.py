@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from lpr_ray.reading import DECODES
+from lpr_ray.reading import DECODES, TTA_HELP, TTAS
 
 EPILOG = r"""INPUT can be a local folder, an object-storage prefix (s3://bucket/prefix, any fsspec URL),
 a glob (s3://bucket/2026/*/*.jpg), a TAO dataset (images/ + labels/: rows then carry label
@@ -39,6 +39,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="greedy: NVIDIA's CTC decoding, the two contract outputs suffice (default); "
                    "grammar: also weigh US plate formats to choose letters vs digits (onnxruntime or "
                    "torch backend, a model with a softmax output as `lpr-ray export` writes)")
+    p.add_argument("--tta", choices=TTAS, default="off", help=TTA_HELP)
     p.add_argument("--batch-size", type=int, default=128, help="plates per inference batch (default: 128)")
     p.add_argument("--num-actors", type=int, default=None, help="recogniser actors (default: from the cluster)")
     p.add_argument("--threads-per-actor", type=int, default=None, help="CPU threads per actor (default: CPUs / actors)")
@@ -71,6 +72,7 @@ def config_from_args(args: argparse.Namespace):
         characters=args.characters,
         backend=args.backend,
         decode=args.decode,
+        tta=args.tta,
         batch_size=args.batch_size,
         num_actors=args.num_actors,
         threads_per_actor=args.threads_per_actor,

@@ -24,6 +24,7 @@ class RunConfig:
     characters: str | None = None
     backend: str = "auto"
     decode: str = "greedy"  # or "grammar": weigh US plate formats (lpr_ray.grammar)
+    tta: str = "off"  # or "zoom3": read each crop in three views and vote (lpr_ray.tta)
     batch_size: int = 128
     num_actors: int | None = None  # None: sized from the cluster
     threads_per_actor: int | None = None  # None: cluster CPUs / actors
@@ -45,9 +46,11 @@ class RunConfig:
     run_id: str = dataclasses.field(default_factory=new_run_id)
 
     def __post_init__(self) -> None:
-        from lpr_ray.reading import check_decode_name
+        from lpr_ray.reading import TTAS, check_decode_name
 
         check_decode_name(self.decode)
+        if self.tta not in TTAS:
+            raise LprRayError(f"unknown --tta {self.tta!r}; expected one of {', '.join(TTAS)}")
         if self.batch_size < 1:
             raise LprRayError(f"--batch-size must be >= 1, got {self.batch_size}")
         if self.num_actors is not None and self.num_actors < 1:

@@ -149,6 +149,7 @@ def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_dat
             "characters": cfg.characters,
             "backend": cfg.backend,
             "decode": cfg.decode,
+            "tta": cfg.tta,
             "run_id": cfg.run_id,
             "threads": plan.threads,
             "batch_size": cfg.batch_size,

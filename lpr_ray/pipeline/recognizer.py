@@ -19,6 +19,7 @@ from lpr_ray.model import resolve_model
 from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.rows import build_rows
 from lpr_ray.reading import check_decode, read_batch
+from lpr_ray.tta import check_tta
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class Recognizer:
         partition_pattern: str | None = None,
         run_date: str | None = None,
         decode: str = "greedy",
+        tta: str = "off",
     ):
         self.spec = resolve_model(model, characters)
         options = BackendOptions(
@@ -87,12 +89,14 @@ class Recognizer:
         self.backend = _load_with_fallback(backend, self.spec, options)
         check_decode(self.backend, self.spec.charset.characters, decode)
         self.decode = decode
+        check_tta(tta)
+        self.tta = tta
         self.run_id = run_id
         self.batch_size = batch_size
         # Partition columns are added here (not in another stage) to save a pass over rows.
         self.partition = PartitionSpec(partition_pattern) if run_date else None
         self.run_date = run_date
-        log.info("recogniser ready: %s, %s decoding", self.backend.describe(), decode)
+        log.info("recogniser ready: %s, %s decoding, test-time views %s", self.backend.describe(), decode, tta)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         ok_idx = np.flatnonzero(np.asarray(batch["status"]) == OK)
@@ -102,7 +106,7 @@ class Recognizer:
         for start in range(0, len(ok_idx), self.batch_size):
             idx = ok_idx[start : start + self.batch_size]
             images = np.ascontiguousarray(batch["image"][idx])
-            for i, read in zip(idx, read_batch(self.backend, images, chars, self.decode), strict=True):
+            for i, read in zip(idx, read_batch(self.backend, images, chars, self.decode, self.tta), strict=True):
                 reads[int(i)] = read
         rows = build_rows(
             batch,

@@ -32,6 +32,10 @@ FLAT_P = 0.12  # share of captures made flat, often dark (_flatten)
 # Share of detector boxes that hug the serial from above and below, cutting the state name
 # and the slogan (see _hug_serial).
 HUG_P = 0.2
+# Horizontal margins of the detector's box around the plate (shares of its width, per side;
+# negative cuts into it), for tight boxes (three in four) and loose ones.
+TIGHT_MX = (-0.025, 0.02)
+LOOSE_MX = (-0.03, 0.05)  # up to 0.08 before 2026-12-03: looser than us_real_val's boxes
 
 SURROUNDS = (
     (20, 20, 22),
@@ -234,7 +238,7 @@ def camera(
     lo, hi = quad.min(axis=0), quad.max(axis=0)
     size = hi - lo
     tight = r.random() < 0.75
-    mx = [r.uniform(-0.025, 0.02) if tight else r.uniform(-0.03, 0.08) for _ in range(2)]
+    mx = [r.uniform(*(TIGHT_MX if tight else LOOSE_MX)) for _ in range(2)]
     my = [r.uniform(-0.06, 0.03) if tight else r.uniform(-0.05, 0.12) for _ in range(2)]
     if r.random() < HUG_P:
         my = _hug_serial(ink, r)

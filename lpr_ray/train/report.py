@@ -3,7 +3,7 @@ pipeline's ONNX Runtime backend) on a TAO dataset and on held-out synthetic plat
 model-only throughput at a few batch sizes.
 
     python -m lpr_ray.train.report --model DIR [--val-tao URI] [--synthetic N] [--json OUT]
-        [--decode greedy|grammar]
+        [--decode greedy|grammar] [--tta off|zoom3]
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import numpy as np
 from lpr_ray.backends import BackendOptions, load_backend
 from lpr_ray.metrics import edit_distance
 from lpr_ray.model import resolve_model
-from lpr_ray.reading import DECODES, check_decode, read_batch
+from lpr_ray.reading import DECODES, TTAS, check_decode, read_batch
 from lpr_ray.train.config import DEFAULT_VAL_SEED
 
 
-def read_all(backend, images: np.ndarray, characters, batch_size: int = 256, decode: str = "greedy"):
+def read_all(backend, images: np.ndarray, characters, batch_size: int = 256, decode: str = "greedy", tta: str = "off"):
     reads = []
     for i in range(0, len(images), batch_size):
-        reads.extend(read_batch(backend, images[i : i + batch_size], characters, decode))
+        reads.extend(read_batch(backend, images[i : i + batch_size], characters, decode, tta))
     return reads
 
 
@@ -82,24 +82,25 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--json", default=None)
     p.add_argument("--decode", choices=DECODES, default="greedy", help="how reads are decoded (lpr_ray.reading)")
+    p.add_argument("--tta", choices=TTAS, default="off", help="test-time views (lpr_ray.tta)")
     args = p.parse_args(argv)
     spec = resolve_model(args.model)
     backend = load_backend("onnxruntime", spec, BackendOptions(threads=args.threads))
     chars = spec.charset.characters
     check_decode(backend, chars, args.decode)
-    result: dict = {"model": spec.tag, "decode": args.decode}
+    result: dict = {"model": spec.tag, "decode": args.decode, "tta": args.tta}
     if args.val_tao:
         from lpr_ray.dataset import load_tao_arrays
 
         images, labels, uris = load_tao_arrays(args.val_tao, spec.charset)
-        reads = read_all(backend, images, chars, decode=args.decode)
+        reads = read_all(backend, images, chars, decode=args.decode, tta=args.tta)
         result["tao"] = {"uri": args.val_tao, **accuracy(reads, labels)}
         result["tao_errors"] = errors(reads, labels, uris, limit=200)
     if args.synthetic:
         from lpr_ray.train.data import synthetic_validation_set
 
         images, labels = synthetic_validation_set(args.synthetic, args.synthetic_seed, spec.charset)
-        reads = read_all(backend, images, chars, decode=args.decode)
+        reads = read_all(backend, images, chars, decode=args.decode, tta=args.tta)
         result["synthetic"] = {"seed": args.synthetic_seed, **accuracy(reads, labels)}
         result["synthetic_errors"] = errors(reads, labels, limit=30)
     if args.batch_sizes:
