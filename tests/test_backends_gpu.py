@@ -27,6 +27,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from contract_models import build_contract_model, write_contract_model
+from realdata import REAL
 
 from lpr_ray.backends import base, gpu_probe
 from lpr_ray.backends.base import BackendOptions, load_backend, resolve_backend_name
@@ -47,7 +48,6 @@ from lpr_ray.image import to_model_input
 from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, resolve_model
 
 US = list("0123456789ABCDEFGHIJKLMNPQRSTUVWXYZ")
-REAL_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "us_real_val"
 
 
 def images(n: int, seed: int = 0) -> np.ndarray:
@@ -526,10 +526,10 @@ def _write_torch_model(folder: Path, arch: str = "lprnet_small", seed: int = 0, 
 
 def _test_images(n: int) -> np.ndarray:
     parts = [images(n, seed=9)]
-    if REAL_VAL.exists():
+    if REAL.exists():
         from lpr_ray.dataset import load_tao_arrays
 
-        parts.append(load_tao_arrays(str(REAL_VAL), Charset(tuple(US)))[0][:n])
+        parts.append(load_tao_arrays(str(REAL), Charset(tuple(US)))[0][:n])
     return np.concatenate(parts)
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from contract_models import write_contract_model
+from realdata import REAL
 
 from lpr_ray.charset import US
 from lpr_ray.local.ray_cluster import LocalRayCluster, ray_executable
 from lpr_ray.results import read_results
 
 REPO = Path(__file__).resolve().parent.parent
-REAL = REPO.parent / "shared" / "data" / "us_real_val"
 
 pytestmark = pytest.mark.slow
 

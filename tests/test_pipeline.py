@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from contract_models import write_contract_model
 from hostile import make_hostile_objects
+from realdata import REAL
 
 from lpr_ray.charset import US
 from lpr_ray.pipeline.config import RunConfig
@@ -25,7 +26,6 @@ from lpr_ray.results import read_results
 from lpr_ray.storage import arrow_filesystem
 
 REPO = Path(__file__).resolve().parent.parent
-REAL = REPO.parent / "shared" / "data" / "us_real_val"
 
 pytestmark = pytest.mark.slow
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 import re
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from realdata import REAL
 
 from lpr_ray.charset import US
 from lpr_ray.cli.main import main
@@ -16,8 +16,6 @@ from lpr_ray.dataset import list_tao, load_tao_arrays
 from lpr_ray.errors import LprRayError
 from lpr_ray.image import preprocess_bgr
 from lpr_ray.synth import render_batch, render_plate, write_dataset
-
-REAL_VAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "us_real_val"
 
 
 def test_render_batch_shapes_and_dtype():
@@ -78,7 +76,7 @@ def test_crop_widths_follow_real_crops_and_still_span_the_detector_range():
 
     from lpr_ray.synth import augment
 
-    real = [cv2.imread(str(p)).shape[1] for p in sorted(REAL_VAL.glob("images/*"))]
+    real = [cv2.imread(str(p)).shape[1] for p in sorted(REAL.glob("images/*"))]
     assert len(real) == 222
     w = np.array([augment.source_size(random.Random(i))[0] for i in range(20000)])
     assert abs(np.median(w) / np.median(real) - 1) < 0.08, (np.median(w), np.median(real))
