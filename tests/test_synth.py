@@ -346,6 +346,22 @@ def test_every_serial_face_draws_a_q_that_is_not_its_o():
         assert np.abs(q - o).sum() >= 0.04 * o.sum(), face
 
 
+def test_glyphs_that_hang_below_the_baseline_keep_their_hook():
+    """DejaVu's and Open Sans's J hang their hook below the baseline; cut at the glyph frame
+    they were bare bars labelled J (an I or a 1 to any reader). Every serial face's J is at
+    least 1.4x as wide near the baseline as its stem (1.0 for those two before)."""
+    from lpr_ray.synth import fonts, plate_font
+
+    h = fonts.ATLAS_H
+    faces = [f for f, _ in fonts.SERIAL_FONTS]
+    faces += [f"{plate_font.PREFIX}{s}:1:{j}" for s in (0, 4) for j in range(plate_font.JITTERS)]
+    for face in faces:
+        g = fonts.glyph(face, "J") > 0.5
+        stem = g[2 + h // 3].sum()
+        foot = max(np.ptp(np.flatnonzero(g[r])) + 1 for r in range(2 + int(0.8 * h), h + 2) if g[r].any())
+        assert foot >= 1.4 * stem, (face, stem, foot)
+
+
 def test_plate_face_draws_some_ones_as_nearly_bare_bars():
     """California's 1 is footless with a short flag: in a small crop nearly a bare bar. The
     face must draw such 1s (a model that only saw long flags and feet read real ones as I),

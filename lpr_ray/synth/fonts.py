@@ -80,9 +80,10 @@ def glyph(name: str, ch: str) -> np.ndarray:
     font = _font(name, size)
     left, _, right, _ = font.getbbox(ch)
     w = max(1, right - left) + 4
-    img = Image.new("L", (w, ATLAS_H + 8), 0)
+    img = Image.new("L", (w, 2 * ATLAS_H), 0)
     ImageDraw.Draw(img).text((2 - left, 4 - top), ch, font=font, fill=255)
-    a = np.asarray(img, dtype=np.float32)[2 : ATLAS_H + 6] * (1.0 / 255.0)
+    a = np.asarray(img, dtype=np.float32)[2:] * (1.0 / 255.0)
+    a = _fit_frame(a) if ch != "Q" else a[: ATLAS_H + 4]
     cols = np.flatnonzero(a.max(axis=0) > 0.1)
     if cols.size:
         a = a[:, cols[0] : cols[-1] + 1]
@@ -91,6 +92,22 @@ def glyph(name: str, ch: str) -> np.ndarray:
     if ch == "Q":
         a = _with_tail(a)
     return np.ascontiguousarray(a)
+
+
+def _fit_frame(a: np.ndarray) -> np.ndarray:
+    """The glyph in the frame (cap top at row 2, baseline at row ATLAS_H + 2). A glyph that
+    hangs below the baseline is squeezed to end on it, as plate faces draw it: cut at the
+    frame instead, DejaVu's and Open Sans's J lost their hook and came out as bare bars
+    labelled J, and Yanone's old-style 3 5 7 9 lost their lower part."""
+    rows = np.flatnonzero(a.max(axis=1) > 0.1)
+    # Round glyphs overshoot the baseline by up to 3 rows and keep being cut at 2, as before;
+    # descenders reach 9-19 rows below it.
+    if not rows.size or rows[-1] <= ATLAS_H + 5:
+        return a[: ATLAS_H + 4]
+    import cv2
+
+    body = cv2.resize(a[2 : rows[-1] + 1], (a.shape[1], ATLAS_H), interpolation=cv2.INTER_AREA)
+    return np.pad(body, ((2, 2), (0, 0)))
 
 
 def _with_serifs(stem: np.ndarray) -> np.ndarray:
