@@ -33,7 +33,15 @@ class Charset:
 
     @classmethod
     def from_text(cls, text: str) -> Charset:
-        chars = tuple(line.strip() for line in text.splitlines() if line.strip())
+        """One character per line; blank lines are skipped. A byte-order mark is dropped:
+        kept, it made class 0 the two-character "\ufeff0" and every 0 a misread."""
+        chars = tuple(line.strip() for line in text.removeprefix("\ufeff").splitlines() if line.strip())
+        long = [(i + 1, c) for i, c in enumerate(chars) if len(c) != 1]
+        if long:
+            raise LprRayError(
+                f"characters_list has entries that are not one character: {long[:5]} "
+                "(entry number, text); expected one character per line"
+            )
         return cls(chars)
 
     @classmethod
@@ -41,7 +49,7 @@ class Charset:
         """Read a characters_list.txt from a local path or any fsspec URL."""
         import fsspec
 
-        with fsspec.open(path, "r", encoding="utf-8") as f:
+        with fsspec.open(path, "r", encoding="utf-8-sig") as f:
             return cls.from_text(f.read())
 
     def to_text(self) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import fsspec
 import numpy as np
@@ -41,7 +42,12 @@ def _unstrip(uri: str, fs, path: str) -> str:
 
 
 def list_tao(uri: str, charset: Charset | None = None) -> list[Sample]:
-    """Every image of a TAO dataset with its normalised label (None when no label file)."""
+    """Every image of a TAO dataset with its normalised label (None when no label file).
+
+    An image's label file has the image's path under images/ with .txt under labels/
+    (labels/cam1/0001.txt for images/cam1/0001.jpg). Raises on a label file that is empty,
+    not UTF-8, or has characters outside `charset`: such a label would score a good read
+    as a misread, or train the model on a wrong target."""
     fs, root = fsspec.core.url_to_fs(uri)
     images_dir = _join(fs, root, "images")
     labels_dir = _join(fs, root, "labels")
@@ -49,23 +55,50 @@ def list_tao(uri: str, charset: Charset | None = None) -> list[Sample]:
         raise LprRayError(f"{uri} is not a TAO dataset: {images_dir} is missing")
     if charset is None:
         chars_path = _join(fs, root, "characters_list.txt")
-        charset = Charset.from_text(fs.cat_file(chars_path).decode()) if fs.exists(chars_path) else None
+        charset = Charset.from_text(fs.cat_file(chars_path).decode("utf-8-sig")) if fs.exists(chars_path) else None
     label_files = {
-        posixpath.splitext(posixpath.basename(p))[0]: p
-        for p in (fs.find(labels_dir) if fs.isdir(labels_dir) else [])
-        if p.endswith(".txt")
+        _stem(labels_dir, p): p for p in (fs.find(labels_dir) if fs.isdir(labels_dir) else []) if p.endswith(".txt")
     }
     image_paths = sorted(p for p in fs.find(images_dir) if p.lower().endswith(IMAGE_EXTENSIONS))
-    wanted = [label_files.get(posixpath.splitext(posixpath.basename(p))[0]) for p in image_paths]
+    wanted = [label_files.get(_stem(images_dir, p)) for p in image_paths]
     texts = fs.cat([w for w in wanted if w]) if any(wanted) else {}
-    samples = []
+    samples, bad = [], []
     for path, label_path in zip(image_paths, wanted, strict=True):
         label = None
         if label_path:
-            raw = texts[label_path].decode("utf-8").strip()
-            label = charset.normalize_label(raw) if charset else raw.upper()
+            label, problem = _label(texts[label_path], charset)
+            if problem:
+                bad.append(f"{_unstrip(uri, fs, label_path)}: {problem}")
         samples.append(Sample(uri=_unstrip(uri, fs, path), label=label))
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise LprRayError(
+            f"{len(bad)} label file(s) of {uri} cannot be used: " + "; ".join(bad[:5]) + more
+            + ". Expected one line with the plate's characters; remove the label file of an "
+            "image whose plate is unknown."
+        )
     return samples
+
+
+def _stem(folder: str, path: str) -> str:
+    """A file's path under `folder` without its extension: what pairs an image with its label."""
+    return posixpath.splitext(posixpath.relpath(path, folder))[0]
+
+
+def _label(raw: bytes, charset: Charset | None) -> tuple[str, str | None]:
+    """(normalised label, what is wrong with it or None)."""
+    try:
+        text = raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        return "", f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    label = charset.normalize_label(text) if charset else text.upper()
+    if not label:
+        return label, "empty"
+    if charset:
+        unknown = sorted({c for c in label if c not in charset.characters})
+        if unknown:
+            return label, f"label {text!r} has characters {unknown} that are not in characters_list"
+    return label, None
 
 
 def load_crops(samples: list[Sample]) -> Iterator[tuple[Sample, Crop]]:
@@ -82,20 +115,31 @@ class TaoArrays:
     labels: list[str]
     uris: list[str]
     widths: list[int]  # source width of each crop in pixels, before the resize
+    # images left out, by reason: "unlabelled" or the decoder's status (image.py), e.g. "truncated"
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def load_tao(uri: str, charset: Charset | None = None) -> TaoArrays:
-    """The decoded, labelled images of a TAO dataset with their source widths; skips bad images."""
+    """The decoded, labelled images of a TAO dataset with their source widths; images without
+    a label or that do not decode are left out and counted in `skipped`."""
     images, labels, uris, widths = [], [], [], []
-    for s, crop in load_crops(list_tao(uri, charset)):
-        if crop.image is not None and s.label is not None:
-            images.append(crop.image)
-            labels.append(s.label)
-            uris.append(s.uri)
-            widths.append(int(crop.width))
+    skipped: Counter[str] = Counter()
+    samples = list_tao(uri, charset)
+    unlabelled = sum(s.label is None for s in samples)
+    for s, crop in load_crops([s for s in samples if s.label is not None]):
+        if crop.image is None:
+            skipped[crop.status] += 1
+            continue
+        images.append(crop.image)
+        labels.append(s.label)
+        uris.append(s.uri)
+        widths.append(int(crop.width))
+    if unlabelled:
+        skipped["unlabelled"] = unlabelled
     if not images:
-        raise LprRayError(f"no readable labelled images in {uri}")
-    return TaoArrays(np.stack(images), labels, uris, widths)
+        why = f" ({', '.join(f'{k}={v}' for k, v in sorted(skipped.items()))})" if skipped else ""
+        raise LprRayError(f"no readable labelled images in {uri}{why}")
+    return TaoArrays(np.stack(images), labels, uris, widths, dict(skipped))
 
 
 def load_tao_arrays(uri: str, charset: Charset | None = None) -> tuple[np.ndarray, list[str], list[str]]:

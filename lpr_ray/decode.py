@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lpr_ray.errors import ModelOutputError
+
 # DeepStream drops reads shorter than this; we keep the row and flag it.
 MIN_PLATE_LENGTH = 3
 
@@ -53,7 +55,7 @@ def ctc_greedy_decode(
         raise ValueError(f"classes {best.shape} and probabilities {prob.shape} differ in shape")
     blank = len(characters)
     if best.size and (best.min() < 0 or best.max() > blank):
-        raise ValueError(
+        raise ModelOutputError(
             f"class indices must lie in [0, {blank}] for {blank} characters + blank, "
             f"got [{best.min()}, {best.max()}]: does characters_list match the model?"
         )

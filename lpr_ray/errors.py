@@ -14,6 +14,11 @@ class MissingExtraError(LprRayError, ImportError):
     pass
 
 
+class ModelOutputError(LprRayError, ValueError):
+    """Model outputs that cannot be decoded with the characters list given (a user's mismatch,
+    reported like any bad input; a ValueError to the pure functions' callers)."""
+
+
 def require(module: str, extra: str) -> ModuleType:
     """Import `module`, or explain which `pip install lpr-ray[extra]` provides it."""
     try:

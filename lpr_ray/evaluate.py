@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,7 @@ class Evaluation:
     model: ModelSpec
     decode: str = "greedy"
     tta: str = "off"
+    skipped: dict[str, int] = field(default_factory=dict)  # images left out, by reason (dataset.TaoArrays)
 
 
 def recognise_arrays(
@@ -54,4 +55,4 @@ def evaluate_dataset(
     report = evaluate_reads(
         [r.plate for r in reads], [r.confidence for r in reads], data.labels, widths=data.widths
     )
-    return Evaluation(report, reads, data.labels, data.uris, spec, decode, tta)
+    return Evaluation(report, reads, data.labels, data.uris, spec, decode, tta, data.skipped)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,21 +189,39 @@ def export_checkpoint(
     calibration_synthetic: int = 2000,
 ) -> dict:
     """checkpoint (.pt from `lpr-ray train`) -> out_dir/{model.onnx, characters_list.txt, config.json}."""
-    from lpr_ray.models.flops import describe
     from lpr_ray.train.checkpoint import load_model_from_checkpoint
 
     model, ckpt = load_model_from_checkpoint(checkpoint)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise LprRayError(f"--out {out} exists and is not a folder: expected a model folder to write")
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _export(model, ckpt, checkpoint, out, val_tao, val_synthetic, opset, include_checkpoint,
+                       temperature, calibration_synthetic)
+    except BaseException:
+        if created:  # a failed export leaves nothing behind that looks like a model folder
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _export(model, ckpt, checkpoint, out: Path, val_tao, val_synthetic, opset, include_checkpoint,
+            temperature, calibration_synthetic) -> dict:
+    from lpr_ray.models.flops import describe
+
     charset = Charset(tuple(ckpt["characters"]))
     config = dict(ckpt.get("config", {}))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     calibration = None
     if temperature == "auto":
         temperature, calibration = _calibrate(model, charset, calibration_synthetic, config)
     temperature = float(temperature)
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         onnx_tmp = Path(tmp) / "model.onnx"
-        export_onnx(model, onnx_tmp, opset=opset, temperature=temperature)
+        try:
+            export_onnx(model, onnx_tmp, opset=opset, temperature=temperature)
+        except Exception as exc:  # noqa: BLE001 - torch.onnx and onnx raise many types
+            raise LprRayError(f"cannot export to ONNX with opset {opset}: {exc}") from exc
         images = _validation_images(val_tao, charset, val_synthetic, int(config.get("val_seed", 7919)))
         verification = verify_onnx(model, str(onnx_tmp), images, charset, temperature)
         os.replace(onnx_tmp, out / "model.onnx")

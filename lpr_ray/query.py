@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from lpr_ray.atomic import atomic_open
 from lpr_ray.errors import LprRayError
 
 MODES = ("exact", "wildcard", "fuzzy")
@@ -75,6 +76,15 @@ def _resolve(root: str):
     return fs, base.rstrip("/") or base
 
 
+def _check_root(root: str) -> None:
+    """A root with no commits yet is an empty result; a root that does not exist is a typo."""
+    from pyarrow.fs import FileType
+
+    fs, base = _resolve(root)
+    if fs.get_file_info(base).type == FileType.NotFound:
+        raise LprRayError(f"results root {root} does not exist: expected the --output of an `lpr-ray run`")
+
+
 def committed_files(root: str) -> list[str]:
     """Committed data files of ROOT (lpr_ray.results), as paths on `arrow_filesystem(root)`."""
     from lpr_ray.results import committed_files as committed_uris
@@ -109,6 +119,8 @@ class Results:
 
         self.root = root
         self.files = committed_files(root)
+        if not self.files:
+            _check_root(root)
         self.con = duckdb.connect()
         self._index_source = None  # the pyarrow dataset to index, for object storage
         self._index: pa.Table | None = None
@@ -172,8 +184,13 @@ class Results:
         return [c for c in self.columns if c not in SCHEMA.names]
 
     def sql(self, query: str, params: Sequence | dict | None = None) -> pa.Table:
-        rel = self.con.sql(query, params=params) if params else self.con.sql(query)
-        return pa.table({}) if rel is None else _fetch_arrow(rel)  # None: a statement, no rows
+        import duckdb
+
+        try:
+            rel = self.con.sql(query, params=params) if params else self.con.sql(query)
+            return pa.table({}) if rel is None else _fetch_arrow(rel)  # None: a statement, no rows
+        except duckdb.Error as exc:
+            raise LprRayError(f"DuckDB could not run the query over `results`: {exc}") from exc
 
     def check_columns(self, names: Sequence[str]) -> list[str]:
         unknown = [n for n in names if n not in self.columns and n != "day"]
@@ -322,7 +339,8 @@ def find_plates(
 ):
     """Rows whose plate matches PLATE, best first.
 
-    - exact: the same text (case-insensitive; plates are stored upper-case).
+    - exact: the same text (case-insensitive, spaces and dashes ignored: plates are stored
+      upper-case without them).
     - wildcard: `*` any run of characters, `?` one character (SQL `%` and `_` work too).
     - fuzzy: within one edit (insert, delete or substitute a character), or the same after
       mapping the usual OCR confusions (0/D/Q/O, 8/B, 1/I, 5/S, 2/Z). Extra columns: `match`
@@ -330,12 +348,13 @@ def find_plates(
     """
     if mode not in MODES:
         raise LprRayError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-    text = plate.strip().upper()
+    # Written the way people copy plates ("6CRR-875", "7ABC 123"); reads never hold either.
+    text = "".join(plate.split()).replace("-", "").upper()
     if not text:
         raise LprRayError("--plate is empty")
     if mode == "wildcard" or (mode == "exact" and re.search(r"[*?%_]", text)):
         mode = "wildcard"
-    lim = f" LIMIT {int(limit)}" if limit else ""
+    lim = "" if limit is None else f" LIMIT {int(limit)}"
     with _session(results) as res:
         cols = res.listing_columns()
         if mode == "exact":
@@ -398,7 +417,7 @@ def review(
 ):
     """Reads (status ok or too_short) with confidence below THRESHOLD, lowest first, with their
     image URIs, so a person can look at them. `limit=None` returns them all."""
-    lim = f" LIMIT {int(limit)}" if limit else ""
+    lim = "" if limit is None else f" LIMIT {int(limit)}"
     with _session(results) as res:
         where = "status IN ('ok', 'too_short') AND confidence < $t"
         params = {"t": float(threshold)}
@@ -465,7 +484,7 @@ def sql(results: str | Results, query: str, *, as_pandas: bool = False):
 
 def write_csv(table: pa.Table, path: str) -> int:
     """Write TABLE as CSV (lists joined with ';', timestamps ISO 8601); returns rows written."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(table.column_names)
         for row in table.to_pylist():

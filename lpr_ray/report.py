@@ -20,6 +20,7 @@ import posixpath
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from lpr_ray.atomic import atomic_open
 from lpr_ray.query import Results, review, stats_per_run
 
 HIST_BINS = 20
@@ -389,7 +390,7 @@ def render(data: ReportData) -> str:
         [r["run_id"], r.get("model"), f"{r['rows']:,}", f"{r['ok']:,}", f"{r['too_short']:,}", f"{r['errors']:,}",
          "" if r["mean_confidence"] is None else f"{r['mean_confidence']:.3f}",
          "" if r["accuracy"] is None else f"{r['accuracy']:.1%}",
-         "" if r.get("plates_per_second") is None else f"{r['plates_per_second']:.1f}"]
+         _number(r.get("plates_per_second"))]
         for r in data.runs
     ]
     parts.append(
@@ -420,9 +421,17 @@ def render(data: ReportData) -> str:
     )
 
 
+def _number(v) -> str:
+    """A summary's plates/s as text; summaries are files anyone can edit, so not always numbers."""
+    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+        return f"{v:.1f}"
+    return "" if v is None else str(v)
+
+
 def write_report(results: str | Results, out: str, *, lowest: int = 20) -> ReportData:
     """Collect the statistics of RESULTS and write the HTML page to OUT (a local path)."""
     data = collect(results, lowest=lowest)
-    with open(out, "w", encoding="utf-8") as f:
-        f.write(render(data))
+    page = render(data)
+    with atomic_open(out, "w", encoding="utf-8") as f:
+        f.write(page)
     return data

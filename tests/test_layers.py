@@ -5,7 +5,7 @@ import sys
 
 CORE = ["lpr_ray", "lpr_ray.decode", "lpr_ray.image", "lpr_ray.dataset", "lpr_ray.charset",
         "lpr_ray.metrics", "lpr_ray.model", "lpr_ray.backends", "lpr_ray.cli.main",
-        "lpr_ray.reading", "lpr_ray.grammar", "lpr_ray.tta"]
+        "lpr_ray.reading", "lpr_ray.grammar", "lpr_ray.tta", "lpr_ray.atomic", "lpr_ray.cli.args"]
 
 
 def test_core_does_not_import_heavy_frameworks():

@@ -14,6 +14,7 @@ import pytest
 
 from lpr_ray import query
 from lpr_ray.cli.main import main as cli_main
+from lpr_ray.errors import LprRayError
 from lpr_ray.pipeline.rows import SCHEMA
 from lpr_ray.storage import arrow_filesystem
 
@@ -164,6 +165,7 @@ def test_exact_wildcard_and_uncommitted_files(root):
     assert exact.column("plate").to_pylist() == [TARGET]  # the orphan's TARGET is invisible
     assert exact.column("uri").to_pylist() == ["s3://archive/run-a/0000.jpg"]
     assert query.find_plates(root, TARGET.lower()).num_rows == 1
+    assert query.find_plates(root, "7abc-123").num_rows == query.find_plates(root, " 7ABC 123 ").num_rows == 1
     other = query.find_plates(root, "5ABC999").to_pylist()  # partition columns come along
     assert [(r["run_date"], r["site"], r["camera"]) for r in other] == [("2026-03-02", "lot7", "c1")]
 
@@ -259,6 +261,25 @@ def test_cli_prints_tables(local_root, capsys):
 
 
 def test_empty_root(tmp_path):
-    empty = str(tmp_path / "nothing")
-    assert query.find_plates(empty, TARGET).num_rows == 0
-    assert query.stats_per_run(empty).num_rows == 0
+    """A root with nothing committed yet (a first run still going) has no rows; a root that
+    does not exist is a typo in --results and says so instead of printing an empty table."""
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    assert query.find_plates(str(empty), TARGET).num_rows == 0
+    assert query.stats_per_run(str(empty)).num_rows == 0
+    with pytest.raises(LprRayError, match="does not exist"):
+        query.stats_per_run(str(tmp_path / "typo"))
+
+
+def test_cli_rejects_bad_values_before_querying(local_root, tmp_path, capsys):
+    """--limit 0 means no rows (it used to mean 'all'); bad SQL, a negative limit and a CSV
+    in a missing folder are errors that say what was wrong, not tracebacks."""
+    assert cli_main(["query", "--results", local_root, "--review", "--limit", "0", "--json"]) == 0
+    assert capsys.readouterr().out.strip() == ""
+    assert cli_main(["query", "--results", local_root, "--sql", "SELEC 1"]) == 2
+    assert "DuckDB could not run the query" in capsys.readouterr().err
+    assert cli_main(["query", "--results", local_root, "--review", "--csv", str(tmp_path / "no" / "x.csv")]) == 2
+    assert "folder" in capsys.readouterr().err and not (tmp_path / "no").exists()
+    with pytest.raises(SystemExit):
+        cli_main(["query", "--results", local_root, "--review", "--limit", "-5"])
+    assert "expected a whole number >= 0, got '-5'" in capsys.readouterr().err

@@ -6,6 +6,7 @@ the browser test is skipped, saying so, where it is missing.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -160,3 +161,23 @@ def test_report_renders_in_headless_chromium(report_html, tmp_path):
     keep = os.environ.get("LPR_REPORT_SCREENSHOT")
     if keep:
         shutil.copy(shot, keep)
+
+
+def test_report_is_replaced_whole_or_not_at_all(results_root, tmp_path):
+    """A summary.json anyone edited (plates_per_second "n/a") still renders; a failure while
+    writing keeps the previous page instead of leaving an empty file."""
+    from lpr_ray.atomic import atomic_open
+
+    root = tmp_path / "plates"
+    shutil.copytree(results_root, root)
+    summary = next(root.glob("_runs/*/summary.json"))
+    summary.write_text(json.dumps({**json.loads(summary.read_text()), "plates_per_second": "n/a"}))
+    out = tmp_path / "r.html"
+    assert cli_main(["report", "--results", str(root), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "<td class=\"num\">n/a</td>" in page
+    with pytest.raises(RuntimeError), atomic_open(out, "w", encoding="utf-8") as f:
+        f.write("half a page")
+        raise RuntimeError("render failed")
+    assert out.read_text() == page
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plates", "r.html"]

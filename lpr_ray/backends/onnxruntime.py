@@ -49,11 +49,24 @@ class OnnxRuntimeBackend:
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.threads = options.threads
-        self.session = ort.InferenceSession(
-            model.onnx_path, sess_options=so, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self.session = ort.InferenceSession(
+                model.onnx_path, sess_options=so, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own, unexported types
+            raise LprRayError(f"ONNX Runtime cannot load {model.onnx_path}: {exc}") from exc
         check_contract(self.session)
-        self.has_probs = OUTPUT_SOFTMAX in {o.name for o in self.session.get_outputs()}
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        self.has_probs = OUTPUT_SOFTMAX in outputs
+        classes = outputs[OUTPUT_SOFTMAX].shape[-1] if self.has_probs else None
+        if isinstance(classes, int) and classes != model.charset.num_classes:
+            # NVIDIA's models say nothing of their classes; a mismatched list then fails in
+            # decoding, or reads the blank as a character when the list is longer.
+            raise LprRayError(
+                f"model {model.onnx_path} scores {classes} classes (characters + blank) but its "
+                f"characters_list has {len(model.charset.characters)} characters "
+                f"({model.charset.num_classes} classes): use the characters_list the model was trained with"
+            )
         self.model = model
 
     def infer(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from lpr_ray.cli.args import non_negative_int
+
 
 def execute(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -22,7 +24,7 @@ def register(sub) -> None:
         "a manifest, runs the recognition job on a private local Ray with the shipped model, "
         "writes Parquet back to the bucket, prints a summary, and stops the server.",
     )
-    p.add_argument("--count", type=int, default=3000, help="synthetic crops to generate (default: 3000)")
+    p.add_argument("--count", type=non_negative_int, default=3000, help="synthetic crops to generate (default: 3000)")
     p.add_argument("--real", default=None, help="a TAO dataset of real crops to add (default: ../shared/data/us_real_val)")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--model", default=None, help="ONNX model file or folder (default: the shipped model)")

@@ -6,6 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from lpr_ray.cli.args import non_negative_int, positive_int
 from lpr_ray.reading import DECODES, TTA_HELP, TTAS
 
 
@@ -17,9 +18,15 @@ def execute(args: argparse.Namespace) -> int:
         args.tta,
     )
     if args.json:
-        print(json.dumps({"model": ev.model.tag, "dataset": args.dataset, "decode": ev.decode, "tta": ev.tta, **asdict(ev.report)}, indent=2))
+        print(json.dumps({
+            "model": ev.model.tag, "dataset": args.dataset, "decode": ev.decode, "tta": ev.tta,
+            "skipped": ev.skipped, **asdict(ev.report),
+        }, indent=2))
     else:
         print(f"model {ev.model.tag} on {args.dataset} ({ev.decode} decoding{'' if ev.tta == 'off' else f', {ev.tta} views'})")
+        if ev.skipped:
+            parts = ", ".join(f"{k}={v}" for k, v in sorted(ev.skipped.items()))
+            print(f"{sum(ev.skipped.values())} images left out (not counted below): {parts}")
         print(ev.report.format())
         if args.show_errors:
             wrong = [(r, lab, u) for r, lab, u in zip(ev.reads, ev.labels, ev.uris, strict=True) if r.plate != lab]
@@ -41,14 +48,14 @@ def register(sub) -> None:
     p.add_argument("--model", default=None, help="ONNX model file or folder (default: the shipped model)")
     p.add_argument("--characters", default=None, help="characters_list.txt (default: beside the model)")
     p.add_argument("--backend", default="onnxruntime", help="inference backend (default: onnxruntime)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="plates per model call (default: 128)")
+    p.add_argument("--threads", type=non_negative_int, default=0, help="CPU threads (0, the default: all cores)")
     p.add_argument(
         "--decode", choices=DECODES, default="greedy",
         help="greedy: NVIDIA's CTC decoding (default); grammar: also weigh US plate formats to "
         "choose letters vs digits (needs a model with a softmax output, as `lpr-ray export` writes)",
     )
     p.add_argument("--tta", choices=TTAS, default="off", help=TTA_HELP)
-    p.add_argument("--show-errors", type=int, default=0, metavar="N", help="list up to N misreads")
+    p.add_argument("--show-errors", type=non_negative_int, default=0, metavar="N", help="list up to N misreads")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=execute)

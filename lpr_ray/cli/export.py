@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from lpr_ray.cli.args import non_negative_int, positive_float, positive_int
+
+
+def temperature(text: str) -> float | str:
+    """'auto', or T > 0: a T <= 0 (or nan) would flip or erase the softmax's ranking."""
+    return "auto" if text == "auto" else positive_float(text)
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -20,13 +27,14 @@ def register(subparsers) -> None:
     p.add_argument("--checkpoint", required=True, help="a .pt written by `lpr-ray train` (best.pt, last.pt)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset whose images check the export")
-    p.add_argument("--val-synthetic", type=int, default=256, help="held-out synthetic plates to check with (0: none)")
-    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--val-synthetic", type=non_negative_int, default=256, help="held-out synthetic plates to check with (0: none)")
+    p.add_argument("--opset", type=positive_int, default=17, help="ONNX opset (TensorRT 8.6+ and ONNX Runtime read 17)")
     p.add_argument(
         "--temperature",
-        default="1",
+        type=temperature,
+        default=1.0,
         help="divide logits by T before the softmax (calibrates confidences, never changes a read); "
-        "'auto' fits T on held-out synthetic plates",
+        "'auto' fits T on held-out synthetic plates; otherwise a number > 0",
     )
     p.add_argument("--with-checkpoint", action="store_true", help="also write OUT/model.pt (weights only, no optimizer)")
     p.set_defaults(func=run)
@@ -45,7 +53,7 @@ def run(args) -> int:
         val_synthetic=args.val_synthetic,
         opset=args.opset,
         include_checkpoint=args.with_checkpoint,
-        temperature=args.temperature if args.temperature == "auto" else float(args.temperature),
+        temperature=args.temperature,
     )
     v = info["verification"]
     print(

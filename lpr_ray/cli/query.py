@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from lpr_ray.cli.args import non_negative_int, probability
+
 EPILOG = """\
 RESULTS is the --output of `lpr-ray run`: a local folder or an object-storage prefix
 (s3://bucket/plates, any fsspec URL). Only rows of committed runs are read (docs/LAYOUT.md).
 
-plate matching (plates are stored upper-case; matching is case-insensitive):
+plate matching (plates are stored upper-case without spaces or dashes; --plate is read the same way):
   exact      the same text; a pattern with * ? % _ is treated as a wildcard
   wildcard   * any run of characters, ? one character (SQL % and _ work too)
   fuzzy      within one edit, or the same after mapping OCR confusions 0/D/Q/O 8/B 1/I 5/S 2/Z
@@ -39,10 +41,10 @@ def register(sub) -> None:
     what.add_argument("--sql", help="any DuckDB SQL over the view `results`")
     p.add_argument("--mode", choices=["exact", "wildcard", "fuzzy"], default="exact",
                    help="how --plate matches (default: exact)")
-    p.add_argument("--threshold", type=float, default=0.5, help="confidence threshold for --review (default: 0.5)")
+    p.add_argument("--threshold", type=probability, default=0.5, help="confidence threshold for --review (default: 0.5)")
     p.add_argument("--by", nargs="+", default=None,
                    help="columns for --stats partition (default: the partition columns; 'day' = date of processed_at)")
-    p.add_argument("--limit", type=int, default=None,
+    p.add_argument("--limit", type=non_negative_int, default=None,
                    help="at most this many rows (default: all; --review: 1000)")
     p.add_argument("--csv", metavar="FILE", help="also write the result to FILE as CSV")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -54,19 +56,22 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from lpr_ray import query
+    from lpr_ray.atomic import check_writable
 
+    if args.csv:
+        check_writable(args.csv)
     with query.Results(args.results) as res:
         if args.plate is not None:
             table = query.find_plates(res, args.plate, mode=args.mode, limit=args.limit)
         elif args.review:
-            table = query.review(res, threshold=args.threshold, limit=args.limit or 1000)
+            table = query.review(res, threshold=args.threshold, limit=1000 if args.limit is None else args.limit)
         elif args.stats == "run":
             table = query.stats_per_run(res, low=args.threshold)
         elif args.stats == "partition":
             table = query.stats_per_partition(res, by=args.by, low=args.threshold)
         else:
             table = query.sql(res, args.sql)
-        if args.stats and args.limit:
+        if args.stats and args.limit is not None:
             table = table.slice(0, args.limit)
     if args.csv:
         n = query.write_csv(table, args.csv)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lpr_ray.cli.args import non_negative_int
+
 EPILOG = """\
 The page has no external resources (inline SVG, no JavaScript): open it in any browser, attach
 it to a ticket. It shows counts by status, a confidence histogram, accuracy vs confidence
@@ -25,13 +27,15 @@ def register(sub) -> None:
     )
     p.add_argument("--results", required=True, help="results root (the --output of a run)")
     p.add_argument("--out", required=True, metavar="FILE.html", help="where to write the page")
-    p.add_argument("--lowest", type=int, default=20, help="lowest-confidence reads to list (default: 20)")
+    p.add_argument("--lowest", type=non_negative_int, default=20, help="lowest-confidence reads to list (default: 20)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from lpr_ray.atomic import check_writable
     from lpr_ray.report import write_report
 
+    check_writable(args.out)
     data = write_report(args.results, args.out, lowest=args.lowest)
     t = data.totals
     print(f"wrote {args.out}: {t['rows']:,} rows from {t['runs']} committed runs")

@@ -3,6 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
+
+from lpr_ray.cli.args import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+)
+
+# What a resumed run takes from the command line; everything else is the saved run's.
+RESUMABLE = ("epochs", "device", "threads", "workers", "log_every", "val_tao", "save_epochs")
+
+
+def device(text: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {text!r}")
+    return text
 
 
 def register(subparsers) -> None:
@@ -24,15 +43,15 @@ def register(subparsers) -> None:
         "plate-wide context after the temporal conv); baseline18: NVIDIA's "
         "(5.66 GFLOP). Default: the --init-from checkpoint's, else lprnet_small",
     )
-    p.add_argument("--epochs", type=int, default=None, help="total epochs (default 20; with --resume: the saved run's, or this to lengthen/shorten its schedule)")
+    p.add_argument("--epochs", type=non_negative_int, default=None, help="total epochs (default 20; with --resume: the saved run's, or this to lengthen/shorten its schedule)")
     p.add_argument(
-        "--steps-per-epoch", type=int, default=None,
+        "--steps-per-epoch", type=positive_int, default=None,
         help="batches per epoch (default: --synthetic N / batch size, else 500)",
     )
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW, warm-up + cosine)")
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--warmup-steps", type=int, default=300)
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--lr", type=positive_float, default=2e-3, help="peak learning rate (AdamW, warm-up + cosine)")
+    p.add_argument("--weight-decay", type=non_negative_float, default=1e-4)
+    p.add_argument("--warmup-steps", type=non_negative_int, default=300)
     p.add_argument(
         "--ema",
         type=float,
@@ -43,7 +62,7 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--synthetic",
-        type=int,
+        type=non_negative_int,
         default=None,
         metavar="N",
         help="train on synthetic plates rendered on the fly (fresh ones every epoch), N per "
@@ -51,9 +70,9 @@ def register(subparsers) -> None:
         "(default: on unless --train-tao is given)",
     )
     p.add_argument("--train-tao", action="append", default=[], metavar="URI", help="TAO dataset to train on (repeatable)")
-    p.add_argument("--tao-fraction", type=float, default=0.5, help="share of each batch from --train-tao when mixing with synthetic")
+    p.add_argument("--tao-fraction", type=probability, default=0.5, help="share of each batch from --train-tao when mixing with synthetic")
     p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on each epoch (never trained on)")
-    p.add_argument("--val-synthetic", type=int, default=2000, help="size of the held-out synthetic validation set")
+    p.add_argument("--val-synthetic", type=non_negative_int, default=2000, help="size of the held-out synthetic validation set")
     p.add_argument("--no-augment", action="store_true", help="turn train-time augmentation off")
     p.add_argument(
         "--style-augment", type=float, default=0.0, metavar="P",
@@ -66,12 +85,12 @@ def register(subparsers) -> None:
     p.add_argument("--save-epochs", action="store_true", help="also keep every epoch's weights as OUT/epochs/eNNN.pt, "
         "to average them afterwards (python -m lpr_ray.train.average)")
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt (model, optimizer, schedule, epoch)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--device", type=device, default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--workers", type=int, default=1, help="data-loader processes rendering and augmenting plates")
-    p.add_argument("--log-every", type=int, default=50, help="print loss and throughput every N steps")
-    p.set_defaults(func=run)
+    p.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--workers", type=non_negative_int, default=1, help="data-loader processes rendering and augmenting plates")
+    p.add_argument("--log-every", type=non_negative_int, default=50, help="print loss and throughput every N steps")
+    p.set_defaults(func=run, parser_defaults={a.dest: a.default for a in p._actions})
 
 
 def run(args) -> int:
@@ -88,6 +107,26 @@ def run(args) -> int:
         raise LprRayError(f"--style-augment must be a probability in [0, 1], got {args.style_augment}")
     if args.style_augment and args.no_augment:
         raise LprRayError("--style-augment needs augmentation on: drop --no-augment or the style option")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise LprRayError(f"--out {args.out} exists and is not a folder")
+    if args.resume:
+        ignored = [
+            f"--{dest.replace('_', '-')} {value}" for dest, value in vars(args).items()
+            if dest in args.parser_defaults and dest not in RESUMABLE + ("out", "resume")
+            and value != args.parser_defaults[dest]
+        ]
+        if ignored:
+            raise LprRayError(
+                f"--resume continues the saved run's data and settings, so {', '.join(ignored)} would be "
+                f"ignored; with --resume only --{', --'.join(d.replace('_', '-') for d in RESUMABLE)} apply"
+            )
+    else:
+        if os.path.exists(os.path.join(args.out, "last.pt")):
+            raise LprRayError(
+                f"{args.out} already holds a run (last.pt): continue it with --resume, or give a new --out"
+            )
+        if args.epochs == 0:
+            raise LprRayError("--epochs 0 trains nothing: give at least 1 (0 only means 'the saved run's' with --resume)")
 
     synthetic = args.synthetic if args.synthetic is not None else (0 if args.train_tao else 1)
     steps = args.steps_per_epoch

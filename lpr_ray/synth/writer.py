@@ -57,7 +57,10 @@ def _prepare(out: Path) -> Path:
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)
-    (tmp / "images").mkdir(parents=True)
+    try:
+        (tmp / "images").mkdir(parents=True)
+    except OSError as exc:  # a path under a file, a read-only disk: say which path
+        raise LprRayError(f"cannot create the dataset folder {out}: {exc}") from exc
     (tmp / "labels").mkdir()
     return tmp
 
