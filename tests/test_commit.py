@@ -174,3 +174,29 @@ def test_store_ignoring_if_none_match_is_refused(s3, monkeypatch):
     monkeypatch.setattr(commit_module, "_PROBED", set())
     with pytest.raises(LprRayError, match="ignores If-None-Match"):
         create_exclusive(f"s3://{s3.bucket}/probe-test/_commits/000000000001.json", b"{}")
+
+
+@pytest.mark.slow
+def test_ledgers_outside_the_root_are_read_from_their_own_store(s3, tmp_path):
+    """--ledger outside OUTPUT: records name the ledger by full URI (or absolute path), which
+    must be read with that URI's filesystem, not OUTPUT's; covered_keys goes the same way."""
+    from lpr_ray.pipeline.commit import covered_keys
+
+    root = f"s3://{s3.bucket}/ledger-root"
+    model = "m@1"
+    refs = [
+        write_ledger(f"{root}/_ledger", "inside", ledger_rows(pa.table({"uri": ["a"], "version": ["1"]}), model, "r1")),
+        write_ledger(f"s3://{s3.bucket}/elsewhere/ledger", "s3", ledger_rows(
+            pa.table({"uri": ["b"], "version": ["2"]}), model, "r2")),
+        write_ledger(str(tmp_path / "local-ledger"), "local", ledger_rows(
+            pa.table({"uri": ["c"], "version": ["3"]}), model, "r3")),
+    ]
+    refs[0] = "_ledger/inside.parquet"  # as a record names a ledger under ROOT
+    assert refs[1].startswith("s3://") and refs[2].startswith("/")
+    done = read_ledger(root, refs, model)
+    assert sorted(zip(done.column("uri").to_pylist(), done.column("version").to_pylist(), strict=True)) == [
+        ("a", "1"), ("b", "2"), ("c", "3")]
+    assert read_ledger(root, refs, "other@2").num_rows == 0
+    keys = pa.table({"uri": ["a", "b", "c", "d"], "version": ["1", "2", "x", "4"]})
+    records = [{"ledger": r} for r in refs]
+    assert sorted(covered_keys(root, records, keys, model).column("uri").to_pylist()) == ["a", "b"]

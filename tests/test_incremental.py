@@ -318,3 +318,64 @@ def test_a_killed_run_does_not_leave_the_cluster_locked(ray_cluster):
         mine.release()
     finally:
         holder.kill()
+
+
+def test_output_and_ledger_inside_the_input_and_a_run_id_that_extends_another(s3, ray_cluster, model_dir):
+    """OUTPUT and --ledger inside the input prefix (their files are not inputs), the ledger
+    outside OUTPUT (read back from its full URI), and a run "nightly" after "nightly_retry"
+    (whose files are not "nightly"'s)."""
+    prefix = f"s3://{s3.bucket}/nest"
+    uris = [f"{prefix}/cam/{i}.png" for i in range(3)]
+    for i, uri in enumerate(uris):
+        s3.put(uri, png(i))
+    out, ledger = f"{prefix}/results", f"{prefix}/ledger"
+    cfg = dict(input=f"{prefix}/", output=out, ledger=ledger, model=str(model_dir), incremental=True)
+    first = run_job(RunConfig(**cfg, run_id="nightly_retry"))
+    assert (first.rows, first.commit_seq) == (3, 1)
+    assert commit_records(out)[0]["ledger"] == f"{ledger}/nightly_retry.parquet"
+    uris.append(f"{prefix}/cam/3.png")
+    s3.put(uris[-1], png(3))
+    second = run_job(RunConfig(**cfg, run_id="nightly"))
+    assert (second.rows, second.skipped, second.commit_seq) == (1, 3, 2), second.by_status
+    third = run_job(RunConfig(**cfg, run_id="nightly_2"))
+    assert (third.rows, third.skipped, third.commit_seq) == (0, 4, None)
+    assert_exactly_once(out, uris)
+
+
+def test_failed_reads_are_retried_by_the_next_run(s3, ray_cluster, model_dir, tmp_path):
+    """A not_found (or access_denied, read_error) row is committed but kept out of the ledger;
+    a decode failure is in it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lpr_ray.pipeline.ledger import read_ledger
+
+    uris = put_objects(s3, "retry-in", 0, 3)
+    junk = f"s3://{s3.bucket}/retry-in/junk.png"
+    s3.put(junk, b"not an image")
+    late = f"s3://{s3.bucket}/retry-in/late.png"  # in the manifest before it is uploaded
+    all_uris = [*uris, junk, late]
+    pq.write_table(pa.table({"uri": all_uris, "etag": [f"e{i}" for i in range(len(all_uris))]}),
+                   tmp_path / "m.parquet")
+    s3.put(f"s3://{s3.bucket}/retry-manifest/m.parquet", (tmp_path / "m.parquet").read_bytes())
+    out = f"s3://{s3.bucket}/retry-out"
+    cfg = dict(input=f"s3://{s3.bucket}/retry-manifest/m.parquet", output=out, model=str(model_dir),
+               incremental=True)
+    first = run_job(RunConfig(**cfg))
+    assert (first.rows, first.by_status["not_found"], first.by_status["not_an_image"]) == (5, 1, 1)
+    ledger = read_ledger(out, [r["ledger"] for r in commit_records(out)])
+    assert sorted(ledger.column("uri").to_pylist()) == sorted([*uris, junk])
+    again = run_job(RunConfig(**cfg))
+    assert (again.rows, again.skipped, again.by_status) == (1, 4, {"not_found": 1})
+    s3.put(late, png(7))
+    fixed = run_job(RunConfig(**cfg))
+    assert (fixed.rows, fixed.skipped) == (1, 4) and "not_found" not in fixed.by_status
+    assert run_job(RunConfig(**cfg)).skipped == 5
+
+
+def test_header_only_csv_manifest_is_zero_inputs(s3, ray_cluster, model_dir):
+    s3.put(f"s3://{s3.bucket}/empty-manifest/m.csv", b"uri,label\n")
+    for incremental in (False, True):
+        s = run_job(RunConfig(input=f"s3://{s3.bucket}/empty-manifest/m.csv", output=f"s3://{s3.bucket}/empty-out",
+                              model=str(model_dir), incremental=incremental))
+        assert (s.rows, s.inputs, s.commit_seq) == (0, 0, None)

@@ -29,3 +29,13 @@ def test_gpu_backend_without_gpus_is_an_error():
 def test_overrides_win():
     p = plan_actors(8, 0, use_gpu=False, num_actors=3, threads=1, num_cpus=0.5)
     assert (p.num_actors, p.threads, p.num_cpus) == (3, 1, 0.5)
+
+
+def test_explicit_actors_that_leave_no_cpu_for_reads_are_refused():
+    # 12 actors x 0.25 CPU on 2 CPUs: Ray would wait for ever for actors and fetch tasks.
+    with pytest.raises(LprRayError, match=r"need 3.5 CPUs, but the Ray cluster has 2: use --num-actors 6 or fewer"):
+        plan_actors(2, 0, use_gpu=False, num_actors=12, max_node_cpus=2)
+    p = plan_actors(2, 0, use_gpu=False, num_actors=6, max_node_cpus=2)
+    assert p.num_actors * p.num_cpus + 0.5 <= 2
+    with pytest.raises(LprRayError, match="plus 1 for reading"):
+        plan_actors(8, 0, use_gpu=False, num_actors=4, num_cpus=2.0, fetch_cpus=1.0)

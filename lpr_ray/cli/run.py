@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from lpr_ray.cli.args import non_negative_float, positive_int
 from lpr_ray.reading import DECODES, TTA_HELP, TTAS
 
 EPILOG = r"""INPUT can be a local folder, an object-storage prefix (s3://bucket/prefix, any fsspec URL),
@@ -40,9 +41,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    "grammar: also weigh US plate formats to choose letters vs digits (onnxruntime or "
                    "torch backend, a model with a softmax output as `lpr-ray export` writes)")
     p.add_argument("--tta", choices=TTAS, default="off", help=TTA_HELP)
-    p.add_argument("--batch-size", type=int, default=128, help="plates per inference batch (default: 128)")
-    p.add_argument("--num-actors", type=int, default=None, help="recogniser actors (default: from the cluster)")
-    p.add_argument("--threads-per-actor", type=int, default=None, help="CPU threads per actor (default: CPUs / actors)")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="plates per inference batch (default: 128)")
+    p.add_argument("--num-actors", type=positive_int, default=None, help="recogniser actors (default: from the cluster)")
+    p.add_argument("--threads-per-actor", type=positive_int, default=None, help="CPU threads per actor (default: CPUs / actors)")
     p.add_argument("--engine-cache", default=None, help="URI where TensorRT engines are cached and shared (see docs/GPU.md)")
     p.add_argument("--incremental", action="store_true",
                    help="process only objects not yet in the ledger (new, changed, or new model)")
@@ -50,13 +51,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--partition-pattern", default=None,
                    help="regex with named groups (site, camera, date...) searched in each object key; "
                         "rows are Hive-partitioned by run_date and those groups")
-    p.add_argument("--rows-per-file", type=int, default=100_000, help="at most this many rows per Parquet file")
-    p.add_argument("--min-rows-per-file", type=int, default=20_000,
+    p.add_argument("--rows-per-file", type=positive_int, default=100_000, help="at most this many rows per Parquet file (default: 100000; at least --min-rows-per-file)")
+    p.add_argument("--min-rows-per-file", type=positive_int, default=20_000,
                    help="at least this many rows per write task, so files are not tiny (default: 20000)")
-    p.add_argument("--lock-timeout", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--lock-timeout", type=non_negative_float, default=None, metavar="SECONDS",
                    help="runs on one Ray cluster go one at a time; give up after waiting this long "
                    "for another (default: wait)")
-    p.add_argument("--run-id", default=None, help="name of this run (default: UTC time + random suffix)")
+    p.add_argument("--run-id", default=None,
+                   help="name of this run: letters, digits, '_' and '-' (default: UTC time + random suffix)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="more logging")
 

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lpr_ray.errors import LprRayError
 from lpr_ray.image import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+
+# Letters, digits, '_' and '-': a run id names files and folders (data files, _ledger/,
+# _runs/<run_id>/), so '/' or '..' would escape OUTPUT, and Ray's Parquet writer asserts
+# that a file name's stem holds no '.'.
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+# The N-th rewrite of run X writes _ledger/X_rN.parquet: a run named X_rN would overwrite it.
+REWRITE_NAME = re.compile(r".*_r\d+")
+
+
+def check_run_id(run_id: str) -> None:
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+        raise LprRayError(
+            f"--run-id {run_id!r} is not a valid run id: expected 1 to 100 letters, digits, '_' or "
+            "'-', starting with a letter or digit (it names files and folders under OUTPUT)"
+        )
+    if REWRITE_NAME.fullmatch(run_id):
+        raise LprRayError(
+            f"--run-id {run_id!r} ends in _r<N>, the name the ledger gives a run's N-th rewrite: "
+            "choose another run id (e.g. without the final _r)"
+        )
 
 
 def new_run_id() -> str:
@@ -55,6 +76,14 @@ class RunConfig:
             raise LprRayError(f"--batch-size must be >= 1, got {self.batch_size}")
         if self.num_actors is not None and self.num_actors < 1:
             raise LprRayError(f"--num-actors must be >= 1, got {self.num_actors}")
+        if self.threads_per_actor is not None and self.threads_per_actor < 1:
+            raise LprRayError(
+                f"--threads-per-actor must be >= 1 (or left out: CPUs / actors), got {self.threads_per_actor}"
+            )
+        if self.actor_num_cpus is not None and not self.actor_num_cpus > 0:
+            raise LprRayError(f"actor_num_cpus must be > 0 (or None: derived), got {self.actor_num_cpus}")
+        _check_backend(self.backend)
+        check_run_id(self.run_id)
         if self.fetch_batch_size < 1 or self.fetch_threads < 1:
             raise LprRayError("fetch batch size and threads must be >= 1")
         if self.lock_timeout_s is not None and self.lock_timeout_s < 0:
@@ -63,9 +92,12 @@ class RunConfig:
             raise LprRayError("--input is required")
         if not self.output:
             raise LprRayError("--output is required")
+        if self.rows_per_file < 1:
+            raise LprRayError(f"--rows-per-file must be >= 1, got {self.rows_per_file}")
         if not 1 <= self.min_rows_per_file <= self.rows_per_file:
             raise LprRayError(
-                f"rows per file: expected 1 <= min ({self.min_rows_per_file}) <= max ({self.rows_per_file})"
+                f"--min-rows-per-file ({self.min_rows_per_file}) must be between 1 and --rows-per-file "
+                f"({self.rows_per_file}); lower --min-rows-per-file too (its default is 20000)"
             )
         from lpr_ray.pipeline.partition import PartitionSpec
 
@@ -73,3 +105,11 @@ class RunConfig:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+def _check_backend(name: str) -> None:
+    """Before Ray starts: an unknown name would otherwise fail inside every recogniser actor."""
+    from lpr_ray.backends.base import backend_names
+
+    if name != "auto" and name not in backend_names():
+        raise LprRayError(f"unknown --backend {name!r}; expected auto or one of {', '.join(backend_names())}")

@@ -6,6 +6,7 @@ fail a block and take its neighbours with it.
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -17,37 +18,76 @@ from lpr_ray.image import (
     MODEL_WIDTH,
     decode_crop,
 )
-from lpr_ray.storage import arrow_filesystem, is_local
+from lpr_ray.storage import arrow_filesystem, is_local, url_to_fs
+
+NOT_FOUND = "the object no longer exists (deleted after listing?)"
+ACCESS_DENIED = "access denied: check the credentials' read permission on this object"
+# Failures of the read, not of the bytes: the ledger leaves these out so that the next
+# incremental run tries the object again (a decode failure is the same on every read).
+RETRYABLE_STATUSES = ("not_found", "access_denied", "read_error")
 
 
-def _fs_and_path(uri: str):
-    """(filesystem, path) of an object; one filesystem per scheme/bucket, cached per process."""
+def _arrow_fs_and_path(uri: str):
+    """(pyarrow filesystem, path) for local and s3:// objects; None for other schemes."""
     if is_local(uri):
         return arrow_filesystem("/")[0], uri.removeprefix("file://")
-    scheme, rest = uri.split("://", 1)
-    return arrow_filesystem(f"{scheme}://{rest.split('/', 1)[0]}")[0], rest
+    if uri.startswith("s3://"):
+        # One filesystem per bucket (cached per process); S3 paths are "bucket/key".
+        rest = uri[len("s3://"):]
+        return arrow_filesystem(f"s3://{rest.split('/', 1)[0]}")[0], rest
+    return None
+
+
+_STATUS_403 = re.compile(r"status\W{0,3}403\b")
+_STATUS_404 = re.compile(r"status\W{0,3}404\b")
+
+
+def _classify(msg: str, http_status: int | None = None) -> tuple[str, str]:
+    """(status, error) of a failed read from its message. pyarrow puts the S3 error in the
+    text ("AWS Error ACCESS_DENIED during HeadObject", "HTTP status 403"); a bare "403" is
+    not enough, since the message also quotes the key (plates/4031.png)."""
+    low = msg.lower()
+    if http_status == 404 or "nosuchkey" in low or _STATUS_404.search(low):
+        return "not_found", NOT_FOUND
+    if (http_status in (401, 403) or "access_denied" in low or "accessdenied" in low
+            or "forbidden" in low or _STATUS_403.search(low)):
+        return "access_denied", ACCESS_DENIED
+    return "read_error", f"reading the object failed: {(msg.splitlines() or [''])[0][:300]}"
+
+
+def _read_fsspec(uri: str, max_bytes: int) -> tuple[bytes | None, str | None, str | None]:
+    """http(s):// and other fsspec schemes, whose paths are not "<bucket>/<key>"."""
+    try:
+        fs, path = url_to_fs(uri)
+        with fs.open(path, "rb") as f:
+            return f.read(max_bytes + 1), None, None
+    except FileNotFoundError:
+        return None, "not_found", NOT_FOUND
+    except PermissionError:
+        return None, "access_denied", ACCESS_DENIED
+    except Exception as exc:  # noqa: BLE001 - fsspec backends raise their own types (aiohttp's
+        # ClientResponseError for an HTTP 500...); one object's failure must stay on its row
+        return (None, *_classify(f"{type(exc).__name__}: {exc}", getattr(exc, "status", None)))
 
 
 def read_object(uri: str, max_bytes: int) -> tuple[bytes | None, str | None, str | None]:
     """(data, status, error): status is None on success."""
-    fs, path = _fs_and_path(uri)
+    found = _arrow_fs_and_path(uri)
+    if found is None:
+        return _read_fsspec(uri, max_bytes)
+    fs, path = found
     try:
         with fs.open_input_stream(path) as f:
             data = f.read(max_bytes + 1)
     except FileNotFoundError:
-        return None, "not_found", "the object no longer exists (deleted after listing?)"
+        return None, "not_found", NOT_FOUND
     except PermissionError:
-        return None, "access_denied", "access denied: check the credentials' read permission on this object"
+        return None, "access_denied", ACCESS_DENIED
     except IsADirectoryError:
         return None, "read_error", "the URI names a folder, not an object"
     except OSError as exc:
-        # pyarrow reports S3 errors as OSError with the HTTP status in the text.
-        msg = str(exc)
-        if "NoSuchKey" in msg or "404" in msg:
-            return None, "not_found", "the object no longer exists (deleted after listing?)"
-        if "AccessDenied" in msg or "403" in msg:
-            return None, "access_denied", "access denied: check the credentials' read permission on this object"
-        return None, "read_error", f"reading the object failed: {msg.splitlines()[0][:300]}"
+        # pyarrow reports S3 errors as OSError with the error code in the text.
+        return (None, *_classify(str(exc)))
     return data, None, None
 
 

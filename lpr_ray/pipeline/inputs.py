@@ -7,6 +7,7 @@ millions of keys needs no listing on the driver.
 
 from __future__ import annotations
 
+import logging
 import posixpath
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from lpr_ray.storage import full_uri, normalize_uri, url_to_fs
 MANIFEST_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 # Markers and metadata that object stores and writers leave beside data.
 IGNORED_NAMES = ("_SUCCESS", ".DS_Store")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,35 +58,104 @@ def _check_manifest_columns(names: list[str], uri: str) -> None:
         )
 
 
-def resolve_inputs(uri: str, charset: Charset | None = None) -> Inputs:
+def _open_fs(uri: str):
+    try:
+        return url_to_fs(uri)
+    except (ValueError, ImportError) as exc:  # fsspec: "Protocol not known", or its library missing
+        raise LprRayError(
+            f"input {uri}: cannot open its storage ({exc}); expected a local path, s3://bucket/prefix "
+            "or another fsspec URL whose library is installed"
+        ) from exc
+
+
+def _manifest_header(fs, path: str, uri: str, fmt: str) -> tuple[list[str], bool]:
+    """(column names, has rows) of a manifest, read on the driver from its first bytes only."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            with fs.open(path, "rb") as f:
+                meta = pq.read_metadata(f)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise LprRayError(
+                f"manifest {uri} is not a readable Parquet file ({exc}); expected Parquet with a 'uri' column"
+            ) from exc
+        return meta.schema.to_arrow_schema().names, meta.num_rows > 0
+    import codecs
+    import csv
+    import io
+
+    with fs.open(path, "rb", compression="infer") as f:
+        head = f.read(1 << 16)
+    try:
+        # Incremental: a character cut at the end of the sample is not an error.
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        raise LprRayError(
+            f"manifest {uri} is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV "
+            "with a 'uri' column"
+        ) from exc
+    rows = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    header = next(rows, [])
+    has_rows = any(any(cell.strip() for cell in row) for row in rows)
+    return [h.strip() for h in header], has_rows
+
+
+def _under(uri: str, roots: tuple[str, ...]) -> bool:
+    return any(uri == r or uri.startswith(r + "/") for r in roots)
+
+
+def _listed(fs, uri: str, found: dict, exclude: tuple[str, ...]) -> tuple[list[str], list[dict], int]:
+    """Objects of a listing, in order, without markers and without the run's own output:
+    (uris, infos, how many were under an excluded root)."""
+    roots = tuple(normalize_uri(e).rstrip("/") for e in exclude if e)
+    uris, infos, excluded = [], [], 0
+    for p in sorted(found):
+        info = found[p]
+        # S3 "folder" markers are 0-byte keys ending in "/": not objects of the archive.
+        if info.get("type") != "file" or p.endswith("/") or posixpath.basename(p) in IGNORED_NAMES:
+            continue
+        full = full_uri(fs, p, uri)
+        if _under(full, roots):
+            excluded += 1
+            continue
+        uris.append(full)
+        infos.append(info)
+    return uris, infos, excluded
+
+
+def _nothing_left(uri: str, excluded: int, exclude: tuple[str, ...], what: str) -> LprRayError:
+    if excluded:
+        return LprRayError(
+            f"input {uri} holds only the run's own output ({excluded} objects under "
+            f"{' or '.join(e for e in exclude if e)}); expected archive objects outside OUTPUT and the ledger"
+        )
+    return LprRayError(f"{what}")
+
+
+def resolve_inputs(uri: str, charset: Charset | None = None, exclude: tuple[str, ...] = ()) -> Inputs:
+    """exclude: roots (OUTPUT, the ledger folder) whose objects are never inputs. When OUTPUT
+    lies inside the input prefix, each run would otherwise read the previous runs' Parquet,
+    JSON and ledger files as images (not_an_image rows, more every run)."""
     uri = normalize_uri(uri)
-    fs, path = url_to_fs(uri)
+    fs, path = _open_fs(uri)
     lower = path.lower()
     if lower.endswith(MANIFEST_SUFFIXES) and fs.isfile(path):
         fmt = "parquet" if lower.endswith(".parquet") else "csv"
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            with fs.open(path, "rb") as f:
-                names = pq.read_schema(f).names
-        else:
-            import csv
-            import io
-
-            with fs.open(path, "rb", compression="infer") as f:
-                header = next(csv.reader(io.TextIOWrapper(f, encoding="utf-8")), [])
-            names = [h.strip() for h in header]
+        names, has_rows = _manifest_header(fs, path, uri, fmt)
+        if not has_rows and not names:
+            raise LprRayError(f"manifest {uri} is empty; expected a header with a 'uri' column")
         _check_manifest_columns(names, uri)
+        if not has_rows:
+            # Zero inputs, known now: Ray's CSV reader gives a header-only file no columns.
+            return Inputs(kind="manifest", uri=uri, table=_table([]), manifest_format=fmt)
         return Inputs(kind="manifest", uri=uri, manifest_format=fmt)
     if any(ch in path for ch in "*?["):
         found = fs.glob(path, detail=True)
-        paths = sorted(p for p, i in found.items() if i.get("type") == "file")
-        if not paths:
-            raise LprRayError(f"the pattern {uri} matches no objects")
-        return Inputs(
-            kind="glob", uri=uri,
-            table=_table([full_uri(fs, p, uri) for p in paths], infos=[found[p] for p in paths]),
-        )
+        uris, infos, excluded = _listed(fs, uri, found, exclude)
+        if not uris:
+            raise _nothing_left(uri, excluded, exclude, f"the pattern {uri} matches no objects")
+        return Inputs(kind="glob", uri=uri, table=_table(uris, infos=infos))
     if not fs.exists(path):
         raise LprRayError(f"input {uri} does not exist (expected a folder, prefix, TAO dataset, glob or manifest)")
     if fs.isfile(path):
@@ -93,11 +165,9 @@ def resolve_inputs(uri: str, charset: Charset | None = None) -> Inputs:
         if not samples:
             raise LprRayError(f"TAO dataset {uri} has no images under images/")
         return Inputs(kind="tao", uri=uri, table=_table([s.uri for s in samples], [s.label for s in samples]))
-    found = fs.find(path, detail=True)
-    paths = sorted(p for p in found if posixpath.basename(p) not in IGNORED_NAMES)
-    if not paths:
-        raise LprRayError(f"input {uri} holds no objects")
-    return Inputs(
-        kind="prefix", uri=uri,
-        table=_table([full_uri(fs, p, uri) for p in paths], infos=[found[p] for p in paths]),
-    )
+    uris, infos, excluded = _listed(fs, uri, fs.find(path, detail=True), exclude)
+    if not uris:
+        raise _nothing_left(uri, excluded, exclude, f"input {uri} holds no objects")
+    if excluded:
+        log.info("input %s: %d objects under the run's output or ledger are not inputs", uri, excluded)
+    return Inputs(kind="prefix", uri=uri, table=_table(uris, infos=infos))

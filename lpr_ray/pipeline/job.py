@@ -18,15 +18,17 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+from pyarrow.fs import FileType
 
 from lpr_ray.errors import LprRayError, require
 from lpr_ray.model import ModelSpec, resolve_model
 from lpr_ray.pipeline import lock as cluster_lock
 from lpr_ray.pipeline.commit import Candidate, commit
 from lpr_ray.pipeline.config import RunConfig
-from lpr_ray.pipeline.fetch import fetch_and_decode
+from lpr_ray.pipeline.fetch import RETRYABLE_STATUSES, fetch_and_decode
 from lpr_ray.pipeline.inputs import Inputs, resolve_inputs
 from lpr_ray.pipeline.ledger import (
+    ABSENT,
     add_version,
     anti_join,
     ledger_rows,
@@ -39,7 +41,7 @@ from lpr_ray.pipeline.plan import ActorPlan, plan_actors
 from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
 from lpr_ray.results import DATA_DIR, commit_records
-from lpr_ray.storage import arrow_filesystem, join
+from lpr_ray.storage import arrow_filesystem, is_local, join
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,9 @@ def _dataset(ray, inputs: Inputs, cfg: RunConfig):
         ds = _manifest_dataset(ray, inputs)
         # No label column when there are no labels: Ray turns all-null string columns into
         # NaN or "nan" on the way to numpy; fetch_and_decode treats a missing column as nulls.
-        ds = ds.select_columns([c for c in ("uri", "label") if c in ds.columns()])
+        # columns() is None for a dataset without blocks (a header-only CSV is caught earlier).
+        cols = ds.columns() or []
+        ds = ds.select_columns([c for c in ("uri", "label") if c in cols])
         # A manifest file is one block per row group: split it so fetch tasks run in parallel.
         return ds.repartition(target_num_rows_per_block=cfg.fetch_batch_size)
     table = inputs.table.select([c for c in ("uri", "label") if c in inputs.table.column_names])
@@ -107,7 +111,7 @@ def _manifest_candidates(ray, inputs: Inputs, cfg: RunConfig) -> pa.Table:
     otherwise each object is HEAD'ed by Ray tasks, in parallel, before the anti-join.
     """
     ds = _manifest_dataset(ray, inputs)
-    cols = ds.columns()
+    cols = ds.columns() or []
     ds = ds.select_columns([c for c in ("uri", "label", "etag", "size", "mtime") if c in cols])
     if "etag" not in cols and not {"size", "mtime"} <= set(cols):
         ds = ds.map_batches(
@@ -186,6 +190,29 @@ def _ledger_ref(cfg: RunConfig, ledger_dir: str, name: str) -> str:
     return uri[len(prefix):] if uri.startswith(prefix) else uri
 
 
+def _without_retryable(pending: pa.Table, files: list[str], output: str) -> pa.Table:
+    """`pending` less the objects whose row is a failed read (not_found, access_denied,
+    read_error): they stay out of the ledger, so the next incremental run reads them again.
+    A not_found object stat'ed as absent (version "absent") stays in: it is read again once
+    it exists, when its version changes. Decode failures stay in too: the same bytes fail the
+    same way."""
+    if not files or pending.num_rows == 0:
+        return pending
+    fs, _ = arrow_filesystem(output)
+    failed = pads.dataset(files, filesystem=fs, format="parquet").to_table(
+        columns=["uri", "status"], filter=pc.field("status").isin(list(RETRYABLE_STATUSES))
+    )
+    if failed.num_rows == 0:
+        return pending
+    absent = failed.filter(pc.field("status") == "not_found").column("uri").combine_chunks()
+    retry = pc.is_in(pending.column("uri"), value_set=failed.column("uri").combine_chunks())
+    keep_absent = pc.and_(
+        pc.is_in(pending.column("uri"), value_set=absent),
+        pc.equal(pc.fill_null(pending.column("version"), ""), ABSENT),
+    )
+    return pending.filter(pc.or_(pc.invert(retry), keep_absent))
+
+
 class _Run:
     """State of one run between processing and its commit (the drop/rewrite step needs it)."""
 
@@ -203,7 +230,8 @@ class _Run:
         keys = pa.table({"uri": pa.array([], pa.string()), "version": pa.array([], pa.string())})
         if has_versions:
             name = self.cfg.run_id if self.attempt == 0 else f"{self.cfg.run_id}_r{self.attempt}"
-            write_ledger(self.ledger_dir, name, ledger_rows(self.pending, self.model, self.cfg.run_id))
+            done = _without_retryable(self.pending, files, self.cfg.output)
+            write_ledger(self.ledger_dir, name, ledger_rows(done, self.model, self.cfg.run_id))
             ledger = _ledger_ref(self.cfg, self.ledger_dir, name)
             keys = self.pending.select(["uri", "version"])
         fields = {
@@ -223,10 +251,7 @@ class _Run:
         cfg = self.cfg
         fs, base = arrow_filesystem(cfg.output)
         data = f"{base.rstrip('/')}/{DATA_DIR}"
-        old = run_files(
-            cfg.output, cfg.run_id, prefix=self.prefix,
-            name_prefix=f"{cfg.run_id}_r{self.attempt}-" if self.attempt else None,
-        )
+        old = run_files(cfg.output, cfg.run_id, prefix=self.prefix, rewrite=self.attempt)
         self.attempt += 1
         schema = pa.schema([(c, pa.string()) for c in self.part.columns])
         table = pads.dataset(old, filesystem=fs, format="parquet",
@@ -244,8 +269,7 @@ class _Run:
                 existing_data_behavior="overwrite_or_ignore", max_rows_per_file=cfg.rows_per_file,
                 max_rows_per_group=cfg.rows_per_file,
             )
-            files = run_files(cfg.output, cfg.run_id, prefix=self.prefix,
-                              name_prefix=f"{cfg.run_id}_r{self.attempt}-")
+            files = run_files(cfg.output, cfg.run_id, prefix=self.prefix, rewrite=self.attempt)
         for path in old:  # garbage now: invisible anyway, removed to save space
             try:
                 fs.delete_file(path)
@@ -275,15 +299,44 @@ def _plan(ray, cfg: RunConfig):
         num_actors=cfg.num_actors,
         threads=cfg.threads_per_actor,
         num_cpus=cfg.actor_num_cpus,
+        fetch_cpus=cfg.fetch_num_cpus,
         max_node_cpus=max((n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=None),
     )
+
+
+def _check_writable(uri: str, flag: str) -> None:
+    """Refuse an OUTPUT or --ledger that cannot be written, before Ray starts (cheap checks:
+    the bucket exists, the path is not a file); otherwise the run would fail after it."""
+    try:
+        fs, path = arrow_filesystem(uri)
+        info = fs.get_file_info(path)
+        if info.is_file:
+            raise LprRayError(f"{flag} {uri} is a file; expected a folder or prefix (existing or not)")
+        if uri.startswith("s3://"):
+            bucket = path.split("/", 1)[0]
+            if fs.get_file_info(bucket).type == FileType.NotFound:
+                raise LprRayError(f"{flag} {uri}: the bucket {bucket!r} does not exist (or these credentials cannot see it)")
+        elif is_local(uri):
+            parent = path
+            while not os.path.exists(parent):
+                parent = os.path.dirname(parent)
+            if not os.path.isdir(parent):
+                raise LprRayError(f"{flag} {uri}: {parent} is a file; expected a folder or prefix")
+            if not os.access(parent, os.W_OK):
+                raise LprRayError(f"{flag} {uri}: {parent} is not writable by this user")
+    except OSError as exc:
+        raise LprRayError(f"{flag} {uri} cannot be used ({exc}); expected a writable folder or prefix") from exc
 
 
 def run_job(cfg: RunConfig) -> Summary:
     t0 = time.perf_counter()
     spec = resolve_model(cfg.model, cfg.characters)  # fail fast on the driver
     part = PartitionSpec(cfg.partition_pattern)
-    inputs = resolve_inputs(cfg.input, spec.charset)
+    _check_writable(cfg.output, "--output")
+    if cfg.ledger:
+        _check_writable(cfg.ledger, "--ledger")
+    # OUTPUT and the ledger may lie inside the input prefix: their files are not inputs.
+    inputs = resolve_inputs(cfg.input, spec.charset, exclude=(cfg.output, cfg.ledger or ""))
     ray = connect_ray()
     fs, path = arrow_filesystem(join(cfg.output, "_runs", cfg.run_id, "config.json"))
     if fs.get_file_info(path).is_file:
@@ -355,7 +408,7 @@ def _run_locked(
     count = inputs.count
     if count is None:
         count = _manifest_rows(ray, inputs)
-    files = run_files(cfg.output, cfg.run_id, prefix=f"{DATA_DIR}/run_date={run_date}")
+    files = run_files(cfg.output, cfg.run_id, prefix=f"{DATA_DIR}/run_date={run_date}", rewrite=0)
     summary = summarize(cfg.output, cfg.run_id, inputs=count, seconds=time.perf_counter() - t0, files=files)
     if summary.rows != count or (cfg.incremental and summary.distinct_uris != count):
         _save_json(cfg, "summary.json", summary.to_json())

@@ -126,16 +126,34 @@ def stat_batch(batch: pa.Table, threads: int = 16) -> pa.Table:
     return out
 
 
+def _ledger_file(root: str, ref: str):
+    """(pyarrow filesystem, path) of a record's `ledger`: relative to ROOT, or a full URI or
+    absolute path when --ledger pointed outside ROOT, on a store that may not be ROOT's."""
+    uri = ref if "://" in ref or ref.startswith("/") else join(root, ref)
+    if is_local(uri):
+        return arrow_filesystem("/")[0], normalize_uri(uri)
+    if uri.startswith("s3://"):
+        # One S3 filesystem serves every bucket; keyed by bucket so the cache stays small.
+        return arrow_filesystem("s3://" + uri[len("s3://"):].split("/", 1)[0])[0], uri[len("s3://"):]
+    return arrow_filesystem(uri)
+
+
 def read_ledger(root: str, ledger_files: list[str], model: str | None = None) -> pa.Table:
     """uri, version (and model) of every committed ledger file, optionally for one model."""
-    paths = [f for f in ledger_files if f]
-    if not paths:
-        return pa.table({"uri": pa.array([], pa.string()), "version": pa.array([], pa.string())})
-    fs, base = arrow_filesystem(root)
-    full = [p if "://" in p or p.startswith("/") else f"{base.rstrip('/')}/{p}" for p in paths]
-    ds = pads.dataset(full, filesystem=fs, format="parquet", schema=LEDGER_SCHEMA)
+    groups: dict[int, tuple] = {}
+    for ref in ledger_files:
+        if ref:
+            fs, path = _ledger_file(root, ref)
+            groups.setdefault(id(fs), (fs, []))[1].append(path)
     flt = (pc.field("model") == model) if model is not None else None
-    return ds.to_table(columns=["uri", "version"], filter=flt)
+    tables = [
+        pads.dataset(paths, filesystem=fs, format="parquet", schema=LEDGER_SCHEMA)
+        .to_table(columns=["uri", "version"], filter=flt)
+        for fs, paths in groups.values()
+    ]
+    if not tables:
+        return pa.table({"uri": pa.array([], pa.string()), "version": pa.array([], pa.string())})
+    return pa.concat_tables(tables)
 
 
 def anti_join(candidates: pa.Table, done: pa.Table) -> pa.Table:

@@ -7,6 +7,7 @@ of the cluster's CPUs, fractionally if need be.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lpr_ray.errors import LprRayError
@@ -29,9 +30,11 @@ def plan_actors(
     threads: int | None = None,
     num_cpus: float | None = None,
     max_node_cpus: float | None = None,
+    fetch_cpus: float = 0.5,
 ) -> ActorPlan:
     """max_node_cpus: CPUs of the largest node. An actor must fit on one node: on a cluster
-    of small nodes (say 3 x 1 CPU) an actor reserving 1.5 CPUs would never be scheduled."""
+    of small nodes (say 3 x 1 CPU) an actor reserving 1.5 CPUs would never be scheduled.
+    fetch_cpus: what one read/decode task reserves; a CPU plan always leaves room for one."""
     if cluster_cpus < 1:
         raise LprRayError(f"the Ray cluster has {cluster_cpus} CPUs; the job needs at least 1")
     if use_gpu:
@@ -46,4 +49,14 @@ def plan_actors(
     if max_node_cpus and num_cpus is None:
         reserve = min(reserve, max(0.25, max_node_cpus / 2))
         t = threads or max(1, min(t, int(max_node_cpus)))
+    needed = n * reserve + fetch_cpus
+    if needed > cluster_cpus + 1e-9:
+        # Ray would start the actors it can and wait for the others for ever, while no fetch
+        # task can run to feed them: the silent hang of DESIGN.md.
+        fits = max(0, math.floor((cluster_cpus - fetch_cpus) / reserve + 1e-9))
+        raise LprRayError(
+            f"{n} recogniser actors reserving {reserve:g} CPUs each, plus {fetch_cpus:g} for reading, need "
+            f"{needed:g} CPUs, but the Ray cluster has {cluster_cpus:g}: use --num-actors {fits} or fewer "
+            "(or leave it out to size the pool from the cluster)"
+        )
     return ActorPlan(n, t, reserve, 0.0)

@@ -98,7 +98,20 @@ class Recognizer:
         self.run_date = run_date
         log.info("recogniser ready: %s, %s decoding, test-time views %s", self.backend.describe(), decode, tta)
 
+    def _labels(self, labels) -> np.ndarray:
+        """Manifest labels as TAO labels are read (charset.normalize_label: upper case, no
+        spaces or dashes, O as 0), so that "svr-4986" is scored against the read SVR4986. A
+        label that normalises to "" is no label (an empty CSV cell), not a misread."""
+        out = []
+        for lab in labels:
+            norm = self.spec.charset.normalize_label(lab) if isinstance(lab, str) else None
+            out.append(norm or None)
+        return np.array(out, dtype=object)
+
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
+        if "label" in batch:
+            # Ray's batches are read-only views: a new dict, not an assignment into it.
+            batch = {**batch, "label": self._labels(batch["label"])}
         ok_idx = np.flatnonzero(np.asarray(batch["status"]) == OK)
         reads = {}
         chars = self.spec.charset.characters

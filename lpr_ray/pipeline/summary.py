@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -73,21 +74,38 @@ class Summary:
         return "\n".join(lines)
 
 
-def run_files(output: str, run_id: str, prefix: str = "data", name_prefix: str | None = None) -> list[str]:
-    """Filesystem paths of the data files a run wrote (committed or not) under OUTPUT/prefix.
+def run_file_pattern(run_id: str, rewrite: int | None = None) -> re.Pattern[str]:
+    """The exact names of a run's data files, as its writers make them:
 
-    Names start with "<run_id>_" (docs/LAYOUT.md). Readers of results use
-    lpr_ray.results, which sees committed files only.
+    - Ray's write_parquet with FilenameProvider(dataset_uuid=run_id):
+      "<run_id>_<write uuid, 32 hex>_<task index, 6+ digits>-<i>.parquet" (rewrite=0);
+    - the drop step's N-th rewrite (job.py): "<run_id>_r<N>-<i>.parquet" (rewrite=N).
+
+    rewrite=None matches both. Matching on the "<run_id>_" prefix alone would take the files
+    of a run whose id extends this one's ("nightly_retry" for "nightly") for its own.
+    """
+    ray_name = r"[0-9a-f]{32}_\d{6,}-\d+"
+    if rewrite is None:
+        rest = rf"(?:{ray_name}|r\d+-\d+)"
+    elif rewrite == 0:
+        rest = ray_name
+    else:
+        rest = rf"r{rewrite}-\d+"
+    return re.compile(rf"{re.escape(run_id)}_{rest}\.parquet")
+
+
+def run_files(output: str, run_id: str, prefix: str = "data", rewrite: int | None = None) -> list[str]:
+    """Filesystem paths of the data files a run wrote (committed or not) under OUTPUT/prefix:
+    all of them, or those of one write (rewrite: 0 for Ray's write, N for the N-th rewrite).
+
+    Readers of results use lpr_ray.results, which sees committed files only.
     """
     fs, base = arrow_filesystem(output)
     from pyarrow.fs import FileSelector
 
-    start = name_prefix or f"{run_id}_"
+    pattern = run_file_pattern(run_id, rewrite)
     sel = FileSelector(f"{base.rstrip('/')}/{prefix}", recursive=True, allow_not_found=True)
-    return sorted(
-        i.path for i in fs.get_file_info(sel)
-        if i.is_file and i.base_name.startswith(start) and i.path.endswith(".parquet")
-    )
+    return sorted(i.path for i in fs.get_file_info(sel) if i.is_file and pattern.fullmatch(i.base_name))
 
 
 def summarize(
