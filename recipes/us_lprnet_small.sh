@@ -84,14 +84,22 @@ lpr-ray train --out "$OUT/stage12" --init-from "$OUT/stage9/best.pt" --synthetic
   --epochs 16 --steps-per-epoch 1000 --batch-size 64 --lr 4e-4 --warmup-steps 200 --ema 0.999 \
   --val-synthetic 2000 --seed 23 --threads 1 --workers 1 --log-every 100 --save-epochs "${VAL_TAO[@]}"
 
+# 13. Train on from stage 12's epoch 15 on session 13's generator (sans faces' Q with a
+#    visible tail, J with its hook), 10 epochs at a lower peak rate, keeping every epoch. The
+#    shipped model is epoch 9: the most correct greedy reads of the held-out sets of seeds
+#    7919 and 31337 under the rule fixed before the run's results (model card).
+lpr-ray train --out "$OUT/stage13" --init-from "$OUT/stage12/epochs/e015.pt" --synthetic 64000 \
+  --epochs 10 --steps-per-epoch 1000 --batch-size 64 --lr 3e-4 --warmup-steps 200 --ema 0.999 \
+  --val-synthetic 2000 --seed 29 --threads 1 --workers 1 --log-every 100 --save-epochs "${VAL_TAO[@]}"
+
 # An interrupted stage continues where its last finished epoch left it:
 #   lpr-ray train --out "$OUT/stageN" --resume
 
-# 13. Export (checks ONNX Runtime against PyTorch on real + synthetic images) and ship the
+# 14. Export (checks ONNX Runtime against PyTorch on real + synthetic images) and ship the
 #    weights-only checkpoint for fine-tuning (--init-from $ASSET/model.pt).
-lpr-ray export --checkpoint "$OUT/stage12/epochs/e015.pt" --out "$ASSET" --with-checkpoint "${VAL_TAO[@]}"
+lpr-ray export --checkpoint "$OUT/stage13/epochs/e009.pt" --out "$ASSET" --with-checkpoint "${VAL_TAO[@]}"
 
-# 14. The numbers of the model card: accuracy on us_real_val and on 2000 held-out synthetic
+# 15. The numbers of the model card: accuracy on us_real_val and on 2000 held-out synthetic
 #    plates through the ONNX Runtime backend, and model-only plates/s on 2 threads.
 python -m lpr_ray.train.report --model "$ASSET" "${VAL_TAO[@]}" --synthetic 2000 \
-  --threads 2 --batch-sizes 1,32,64,128,256 --json "$OUT/stage12/report.json"
+  --threads 2 --batch-sizes 1,32,64,128,256 --json "$OUT/stage13/report.json"
