@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lpr_ray.atomic import atomic_open
 from lpr_ray.charset import Charset
 from lpr_ray.decode import ctc_greedy_decode
 from lpr_ray.errors import LprRayError, require
@@ -247,9 +248,8 @@ def _export(model, ckpt, checkpoint, out: Path, val_tao, val_synthetic, opset, i
         **describe(model),
         "train_config": config,
     }
-    tmp_json = out / "config.json.tmp"
-    tmp_json.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp_json, out / "config.json")
+    with atomic_open(out / "config.json", "w", encoding="utf-8") as f:
+        f.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
     if include_checkpoint:
         from lpr_ray.train.checkpoint import save_weights_only
 

@@ -20,12 +20,12 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from lpr_ray.atomic import atomic_open
 from lpr_ray.errors import LprRayError
 
 log = logging.getLogger(__name__)
@@ -85,15 +85,8 @@ def _valid(key: EngineKey, meta_bytes: bytes | None, data: bytes | None) -> bool
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as f:
+        f.write(data)
 
 
 class EngineCache:

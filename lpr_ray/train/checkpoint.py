@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lpr_ray.atomic import atomic_open
 from lpr_ray.errors import LprRayError, require
 
 torch = require("torch", "train")
@@ -17,9 +18,8 @@ torch = require("torch", "train")
 def save_atomic(obj: dict, path: str | os.PathLike) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_open(path, "wb") as f:
+        torch.save(obj, f)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
