@@ -69,3 +69,19 @@ def test_demo_and_synth_name_the_path_that_is_wrong(tmp_path, capsys):
     a_file.write_text("x")
     assert main(["synth", "--count", "2", "--out", str(a_file / "sub"), "--quiet"]) == 2
     assert f"cannot create the dataset folder {a_file / 'sub'}" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    """`lpr-ray query ... | head` ended in a BrokenPipeError traceback once the output was
+    larger than the pipe's buffer."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "results"
+    root.mkdir()
+    cmd = (f"{sys.executable} -m lpr_ray.cli.main query --results {root} "
+           "--sql 'SELECT range AS n FROM range(200000)' --json | head -1")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == '{"n": 0}'
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+    assert done.returncode == 0
