@@ -57,21 +57,30 @@ class Charset:
 
     def normalize_label(self, text: str) -> str:
         """Upper-case, drop spaces and dashes; read O as 0 when the dictionary has no O."""
-        label = "".join(text.split()).replace("-", "").upper()
+        label = plate_text(text)
         if "O" not in self.characters and "0" in self.characters:
             label = label.replace("O", "0")
         return label
 
+    def unknown(self, label: str) -> list[str]:
+        """The characters of `label` that are not in the dictionary, sorted."""
+        return sorted(set(label) - set(self.characters))
+
     def encode(self, label: str) -> list[int]:
         """Class indices of a normalised label; raises on characters outside the dictionary."""
         index = {c: i for i, c in enumerate(self.characters)}
-        unknown = sorted({c for c in label if c not in index})
+        unknown = self.unknown(label)
         if unknown:
             raise LprRayError(
                 f"label {label!r} has characters {unknown} that are not in characters_list "
                 f"({''.join(self.characters)})"
             )
         return [index[c] for c in label]
+
+
+def plate_text(text: str) -> str:
+    """A plate as labels and reads write it: upper case, without spaces or dashes."""
+    return "".join(text.split()).replace("-", "").upper()
 
 
 US = Charset(US_CHARACTERS)

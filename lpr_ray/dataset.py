@@ -95,7 +95,7 @@ def _label(raw: bytes, charset: Charset | None) -> tuple[str, str | None]:
     if not label:
         return label, "empty"
     if charset:
-        unknown = sorted({c for c in label if c not in charset.characters})
+        unknown = charset.unknown(label)
         if unknown:
             return label, f"label {text!r} has characters {unknown} that are not in characters_list"
     return label, None
@@ -137,9 +137,14 @@ def load_tao(uri: str, charset: Charset | None = None) -> TaoArrays:
     if unlabelled:
         skipped["unlabelled"] = unlabelled
     if not images:
-        why = f" ({', '.join(f'{k}={v}' for k, v in sorted(skipped.items()))})" if skipped else ""
+        why = f" ({counts_text(skipped)})" if skipped else ""
         raise LprRayError(f"no readable labelled images in {uri}{why}")
     return TaoArrays(np.stack(images), labels, uris, widths, dict(skipped))
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """"not_an_image=1, unlabelled=2": counts by reason, in a stable order."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
 
 
 def load_tao_arrays(uri: str, charset: Charset | None = None) -> tuple[np.ndarray, list[str], list[str]]:

@@ -64,8 +64,6 @@ def run_demo(
     real_path = Path(real) if real else DEFAULT_REAL
     if real and not real_path.is_dir():  # asked for by name: a typo must not quietly drop it
         raise LprRayError(f"--real {real} is not a folder: expected a TAO dataset (images/, labels/)")
-    if count < 0:
-        raise LprRayError(f"--count must be >= 0, got {count}")
     work = Path(tempfile.mkdtemp(prefix="lpr-demo-"))
     try:
         synthetic = work / "synthetic"

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from lpr_ray.atomic import atomic_open
+from lpr_ray.charset import plate_text
 from lpr_ray.errors import LprRayError
 
 MODES = ("exact", "wildcard", "fuzzy")
@@ -349,7 +350,7 @@ def find_plates(
     if mode not in MODES:
         raise LprRayError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     # Written the way people copy plates ("6CRR-875", "7ABC 123"); reads never hold either.
-    text = "".join(plate.split()).replace("-", "").upper()
+    text = plate_text(plate)
     if not text:
         raise LprRayError("--plate is empty")
     if mode == "wildcard" or (mode == "exact" and re.search(r"[*?%_]", text)):

@@ -99,7 +99,7 @@ def _collect(res: Results, lowest: int) -> ReportData:
     for r in runs:
         pps = _summary(res.root, r["run_id"]).get("plates_per_second")
         r["plates_per_second"] = pps
-        if isinstance(pps, int | float) and math.isfinite(pps):
+        if _finite(pps):
             throughput.append((r["run_id"], float(pps)))
     low = review(res, threshold=1.01, limit=lowest).to_pylist() if lowest else []
     totals = {
@@ -421,9 +421,13 @@ def render(data: ReportData) -> str:
     )
 
 
+def _finite(v) -> bool:
+    """Summaries are files anyone can edit: a plates/s value is not always a number."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _number(v) -> str:
-    """A summary's plates/s as text; summaries are files anyone can edit, so not always numbers."""
-    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+    if _finite(v):
         return f"{v:.1f}"
     return "" if v is None else str(v)
 

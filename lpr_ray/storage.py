@@ -51,6 +51,18 @@ def arrow_filesystem(uri: str):
     return _arrow_filesystem(uri, endpoint, region)
 
 
+def arrow_object_fs(uri: str):
+    """(pyarrow filesystem, path) of one local or s3:// object, or None for other schemes
+    (fsspec reads those). One S3 filesystem per bucket, so the cache stays small whatever
+    the number of keys."""
+    if is_local(uri):
+        return arrow_filesystem("/")[0], normalize_uri(uri)
+    if uri.startswith("s3://"):
+        rest = uri[len("s3://"):]  # S3 paths are "bucket/key"
+        return arrow_filesystem(f"s3://{rest.split('/', 1)[0]}")[0], rest
+    return None
+
+
 @lru_cache(maxsize=16)
 def _arrow_filesystem(uri: str, endpoint: str | None, region: str | None):
     pafs = require("pyarrow.fs", "pipeline")

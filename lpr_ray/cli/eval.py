@@ -25,8 +25,9 @@ def execute(args: argparse.Namespace) -> int:
     else:
         print(f"model {ev.model.tag} on {args.dataset} ({ev.decode} decoding{'' if ev.tta == 'off' else f', {ev.tta} views'})")
         if ev.skipped:
-            parts = ", ".join(f"{k}={v}" for k, v in sorted(ev.skipped.items()))
-            print(f"{sum(ev.skipped.values())} images left out (not counted below): {parts}")
+            from lpr_ray.dataset import counts_text
+
+            print(f"{sum(ev.skipped.values())} images left out (not counted below): {counts_text(ev.skipped)}")
         print(ev.report.format())
         if args.show_errors:
             wrong = [(r, lab, u) for r, lab, u in zip(ev.reads, ev.labels, ev.uris, strict=True) if r.plate != lab]

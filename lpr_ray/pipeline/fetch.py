@@ -18,24 +18,13 @@ from lpr_ray.image import (
     MODEL_WIDTH,
     decode_crop,
 )
-from lpr_ray.storage import arrow_filesystem, is_local, url_to_fs
+from lpr_ray.storage import arrow_object_fs, url_to_fs
 
 NOT_FOUND = "the object no longer exists (deleted after listing?)"
 ACCESS_DENIED = "access denied: check the credentials' read permission on this object"
 # Failures of the read, not of the bytes: the ledger leaves these out so that the next
 # incremental run tries the object again (a decode failure is the same on every read).
 RETRYABLE_STATUSES = ("not_found", "access_denied", "read_error")
-
-
-def _arrow_fs_and_path(uri: str):
-    """(pyarrow filesystem, path) for local and s3:// objects; None for other schemes."""
-    if is_local(uri):
-        return arrow_filesystem("/")[0], uri.removeprefix("file://")
-    if uri.startswith("s3://"):
-        # One filesystem per bucket (cached per process); S3 paths are "bucket/key".
-        rest = uri[len("s3://"):]
-        return arrow_filesystem(f"s3://{rest.split('/', 1)[0]}")[0], rest
-    return None
 
 
 _STATUS_403 = re.compile(r"status\W{0,3}403\b")
@@ -72,7 +61,7 @@ def _read_fsspec(uri: str, max_bytes: int) -> tuple[bytes | None, str | None, st
 
 def read_object(uri: str, max_bytes: int) -> tuple[bytes | None, str | None, str | None]:
     """(data, status, error): status is None on success."""
-    found = _arrow_fs_and_path(uri)
+    found = arrow_object_fs(uri)
     if found is None:
         return _read_fsspec(uri, max_bytes)
     fs, path = found

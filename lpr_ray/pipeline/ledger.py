@@ -18,7 +18,14 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from lpr_ray.storage import arrow_filesystem, is_local, join, normalize_uri, url_to_fs
+from lpr_ray.storage import (
+    arrow_filesystem,
+    arrow_object_fs,
+    is_local,
+    join,
+    normalize_uri,
+    url_to_fs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +137,7 @@ def _ledger_file(root: str, ref: str):
     """(pyarrow filesystem, path) of a record's `ledger`: relative to ROOT, or a full URI or
     absolute path when --ledger pointed outside ROOT, on a store that may not be ROOT's."""
     uri = ref if "://" in ref or ref.startswith("/") else join(root, ref)
-    if is_local(uri):
-        return arrow_filesystem("/")[0], normalize_uri(uri)
-    if uri.startswith("s3://"):
-        # One S3 filesystem serves every bucket; keyed by bucket so the cache stays small.
-        return arrow_filesystem("s3://" + uri[len("s3://"):].split("/", 1)[0])[0], uri[len("s3://"):]
-    return arrow_filesystem(uri)
+    return arrow_object_fs(uri) or arrow_filesystem(uri)
 
 
 def read_ledger(root: str, ledger_files: list[str], model: str | None = None) -> pa.Table:
