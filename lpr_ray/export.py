@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from lpr_ray.atomic import atomic_open
 from lpr_ray.charset import Charset
 from lpr_ray.decode import ctc_greedy_decode
 from lpr_ray.errors import LprRayError, require
@@ -217,43 +216,48 @@ def _export(model, ckpt, checkpoint, out: Path, val_tao, val_synthetic, opset, i
     if temperature == "auto":
         temperature, calibration = _calibrate(model, charset, calibration_synthetic, config)
     temperature = float(temperature)
+    # Every file is made and checked in a temporary folder inside `out`, then moved into place
+    # (same filesystem: each move is atomic), the ONNX file last. Exporting over a model
+    # folder that a job reads never leaves it half old, half new after a failure.
     with tempfile.TemporaryDirectory(dir=out) as tmp:
-        onnx_tmp = Path(tmp) / "model.onnx"
+        staged = Path(tmp)
         try:
-            export_onnx(model, onnx_tmp, opset=opset, temperature=temperature)
+            export_onnx(model, staged / "model.onnx", opset=opset, temperature=temperature)
         except Exception as exc:  # noqa: BLE001 - torch.onnx and onnx raise many types
             raise LprRayError(f"cannot export to ONNX with opset {opset}: {exc}") from exc
         images = _validation_images(val_tao, charset, val_synthetic, int(config.get("val_seed", 7919)))
-        verification = verify_onnx(model, str(onnx_tmp), images, charset, temperature)
-        os.replace(onnx_tmp, out / "model.onnx")
-    (out / "characters_list.txt").write_text(charset.to_text(), encoding="utf-8")
-    info = {
-        "arch": ckpt["arch"],
-        "epoch": ckpt.get("epoch"),
-        # Set when the weights are an average of epochs (lpr_ray.train.average).
-        "averaged": ckpt.get("averaged"),
-        "metrics": ckpt.get("metrics", {}),
-        "opset": opset,
-        "blank": charset.blank,
-        "num_classes": charset.num_classes,
-        "inputs": {INPUT_NAME: "float32 [N, 3, 48, 96] RGB / 255"},
-        "outputs": {
-            OUTPUT_ARGMAX: "int32 [N, 24]",
-            OUTPUT_MAX: "float32 [N, 24]",
-            OUTPUT_SOFTMAX: "float32 [N, 24, C]",
-        },
-        "verification": verification.to_dict(),
-        "temperature": temperature,
-        "calibration": calibration,
-        **describe(model),
-        "train_config": config,
-    }
-    with atomic_open(out / "config.json", "w", encoding="utf-8") as f:
-        f.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
-    if include_checkpoint:
-        from lpr_ray.train.checkpoint import save_weights_only
+        verification = verify_onnx(model, str(staged / "model.onnx"), images, charset, temperature)
+        (staged / "characters_list.txt").write_text(charset.to_text(), encoding="utf-8")
+        info = {
+            "arch": ckpt["arch"],
+            "epoch": ckpt.get("epoch"),
+            # Set when the weights are an average of epochs (lpr_ray.train.average).
+            "averaged": ckpt.get("averaged"),
+            "metrics": ckpt.get("metrics", {}),
+            "opset": opset,
+            "blank": charset.blank,
+            "num_classes": charset.num_classes,
+            "inputs": {INPUT_NAME: "float32 [N, 3, 48, 96] RGB / 255"},
+            "outputs": {
+                OUTPUT_ARGMAX: "int32 [N, 24]",
+                OUTPUT_MAX: "float32 [N, 24]",
+                OUTPUT_SOFTMAX: "float32 [N, 24, C]",
+            },
+            "verification": verification.to_dict(),
+            "temperature": temperature,
+            "calibration": calibration,
+            **describe(model),
+            "train_config": config,
+        }
+        (staged / "config.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        names = ["characters_list.txt", "config.json"]
+        if include_checkpoint:
+            from lpr_ray.train.checkpoint import save_weights_only
 
-        save_weights_only(checkpoint, out / "model.pt")
+            save_weights_only(checkpoint, staged / "model.pt")
+            names.append("model.pt")
+        for name in [*names, "model.onnx"]:
+            os.replace(staged / name, out / name)
     return info
 
 

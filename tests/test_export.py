@@ -143,3 +143,24 @@ def test_temperature_changes_confidence_not_reads(tmp_path):
     assert (b[1] <= a[1] + 1e-6).all()
     t, info = fit_temperature(logits_of(model, images), labels, US.characters)
     assert 0.5 < t <= 3.0 and info["brier"] <= info["brier_at_1"]
+
+
+def test_a_failed_export_over_a_model_folder_leaves_the_old_model_whole(checkpoint, tmp_path, monkeypatch):
+    """The folder a job reads keeps its previous model.onnx, characters list and config when an
+    export over it fails late (here: copying the checkpoint, the last file written)."""
+    from lpr_ray.model import file_sha256
+    from lpr_ray.train import checkpoint as ckpt_module
+
+    monkeypatch.setattr(tdata, "render_synthetic", standin_render)
+    out = tmp_path / "deployed"
+    export_checkpoint(str(checkpoint), str(out), val_synthetic=8, temperature=1.0)
+    before = {p.name: file_sha256(str(p)) for p in out.iterdir()}
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ckpt_module, "save_weights_only", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        export_checkpoint(str(checkpoint), str(out), val_synthetic=8, temperature=2.0, include_checkpoint=True)
+    assert {p.name: file_sha256(str(p)) for p in out.iterdir()} == before
+    assert json.loads((out / "config.json").read_text())["temperature"] == 1.0

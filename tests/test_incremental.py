@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,13 +110,18 @@ def test_incremental_skips_done_and_redoes_changed_or_new_model(s3, ray_cluster,
     assert (third.rows, third.skipped) == (3, 40)
     rows = read_results(out, columns=["uri", "run_id"], filter=pads.field("run_id") == third.run_id)
     assert sorted(rows.column("uri").to_pylist()) == sorted([uris[0], *added])
-    # Another model: everything again (the ledger key includes the model).
+    # Other weights: everything again (the ledger key includes the weights hash).
     other = tmp_path / "other-model"
     write_contract_model(other, list(US.characters), seed=6)
     fourth = run_job(RunConfig(**{**cfg, "model": str(other)}))
     assert (fourth.rows, fourth.skipped) == (43, 0)
     summary = json.loads(s3.get(f"{out}/_runs/{fourth.run_id}/summary.json"))
     assert summary["commit_seq"] == 3 and summary["timings"]["total"] > 0 and summary["plates_per_second"] > 0
+    # The first model's weights deployed under another folder name: the same model, nothing again.
+    renamed = tmp_path / "deployed-copy"
+    shutil.copytree(model_dir, renamed)
+    fifth = run_job(RunConfig(**{**cfg, "model": str(renamed)}))
+    assert (fifth.rows, fifth.skipped) == (0, 43)
 
 
 def test_manifest_without_versions_is_headed_then_skipped(s3, ray_cluster, model_dir, tmp_path):

@@ -256,3 +256,19 @@ def test_run_files_match_the_writers_names_only(tmp_path):
     assert base(run_files(str(tmp_path), "nightly", rewrite=1)) == ["nightly_r1-0.parquet"]
     assert base(run_files(str(tmp_path), "nightly_retry")) == sorted(names["nightly_retry"])
     assert base(run_files(str(tmp_path), "nightly_retry", rewrite=2)) == ["nightly_retry_r2-0.parquet"]
+
+
+def test_manifest_mixing_schemes_gets_every_objects_version(s3, tmp_path):
+    """A local path after an s3:// URI (and the reverse) is stat'ed with its own filesystem."""
+    from lpr_ray.pipeline.ledger import stat_uris
+
+    local = tmp_path / "a.png"
+    local.write_bytes(png())
+    remote = f"s3://{s3.bucket}/mixed/b.png"
+    s3.put(remote, png(1))
+    for uris in ([remote, str(local)], [str(local), remote]):
+        table = stat_uris(uris)
+        rows = {r["uri"]: r for r in table.to_pylist()}
+        assert rows[str(local)]["size"] == local.stat().st_size, uris
+        assert rows[remote]["etag"], uris
+        assert None not in table.column("version").to_pylist(), uris

@@ -115,6 +115,22 @@ def test_tao_training_data(tmp_path):
     assert metrics["train_plates"] == 4 * 8
 
 
+def test_bad_training_data_is_refused_without_leaving_a_config(tmp_path):
+    from lpr_ray.errors import LprRayError
+
+    root = tmp_path / "tao"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    imgs, _ = standin_render(5, 2)
+    for i, img in enumerate(imgs):
+        cv2.imwrite(str(root / "images" / f"{i}.png"), img[:, :, ::-1])
+        (root / "labels" / f"{i}.txt").write_text("AB$12\n")  # '$' is not a plate character
+    cfg = small_cfg(tmp_path, synthetic=0, train_tao=(str(root),), epochs=1)
+    with pytest.raises(LprRayError, match=r"\$"):
+        train(cfg)
+    assert not (tmp_path / "run" / "config.json").exists()
+
+
 def test_augmentation_keeps_shape_and_dtype():
     imgs, _ = standin_render(0, 8)
     out = tdata.augment_batch(imgs, np.random.default_rng(0))

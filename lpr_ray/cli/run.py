@@ -46,7 +46,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads-per-actor", type=positive_int, default=None, help="CPU threads per actor (default: CPUs / actors)")
     p.add_argument("--engine-cache", default=None, help="URI where TensorRT engines are cached and shared (see docs/GPU.md)")
     p.add_argument("--incremental", action="store_true",
-                   help="process only objects not yet in the ledger (new, changed, or new model)")
+                   help="process only objects not yet in the ledger (new, changed, or new model weights)")
     p.add_argument("--ledger", default=None, help="where ledger files go (default: OUTPUT/_ledger)")
     p.add_argument("--partition-pattern", default=None,
                    help="regex with named groups (site, camera, date...) searched in each object key; "

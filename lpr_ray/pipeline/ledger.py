@@ -2,7 +2,9 @@
 
 An object's `version` is its ETag when the store gives one (S3 listings, HEAD), else
 "<size>:<mtime in µs>" (local files, stores without ETags). A changed object gets a new
-version, another model another `model`: both are processed again. The committed ledger is
+version, other weights another `model` hash: both are processed again. A model is known
+by its weights' hash (the part of `model` after the "@"), not its folder name, so the same
+model deployed under another name does not reprocess the archive. The committed ledger is
 the union of the ledger files named by commit records; a run's own file is written before
 its commit record and means nothing until that record exists.
 """
@@ -104,10 +106,17 @@ def stat_uris(uris: list[str], threads: int = 16) -> pa.Table:
     """
     if not uris:
         return versions_table([])
-    fs, _ = url_to_fs(uris[0])
+    # A manifest may mix schemes (s3://, https://, local paths): one filesystem per scheme.
+    filesystems = {}
+    for uri in uris:
+        scheme = "file" if is_local(uri) else uri.split("://", 1)[0]
+        if scheme not in filesystems:
+            filesystems[scheme] = url_to_fs(uri)[0]
 
     def one(uri: str) -> tuple[str, dict]:
-        path = normalize_uri(uri) if is_local(uri) else fs._strip_protocol(uri)
+        local = is_local(uri)
+        fs = filesystems["file" if local else uri.split("://", 1)[0]]
+        path = normalize_uri(uri) if local else fs._strip_protocol(uri)
         try:
             return uri, fs.info(path)
         except FileNotFoundError:
@@ -140,14 +149,23 @@ def _ledger_file(root: str, ref: str):
     return arrow_object_fs(uri) or arrow_filesystem(uri)
 
 
+def same_weights(model: str) -> pc.Expression:
+    """Ledger rows of any model tag ("name@hash") with the weights hash of `model`."""
+    name, sep, digest = model.rpartition("@")
+    if not sep or not digest:
+        raise ValueError(f"model tag must be 'name@hash', got {model!r}")
+    return pc.ends_with(pc.field("model"), pattern=f"@{digest}")
+
+
 def read_ledger(root: str, ledger_files: list[str], model: str | None = None) -> pa.Table:
-    """uri, version (and model) of every committed ledger file, optionally for one model."""
+    """uri, version of every committed ledger file, optionally only for the weights of `model`
+    (a "name@hash" tag: any name with the same hash matches)."""
     groups: dict[int, tuple] = {}
     for ref in ledger_files:
         if ref:
             fs, path = _ledger_file(root, ref)
             groups.setdefault(id(fs), (fs, []))[1].append(path)
-    flt = (pc.field("model") == model) if model is not None else None
+    flt = same_weights(model) if model is not None else None
     tables = [
         pads.dataset(paths, filesystem=fs, format="parquet", schema=LEDGER_SCHEMA)
         .to_table(columns=["uri", "version"], filter=flt)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lpr_ray.atomic import atomic_open
 from lpr_ray.charset import US, Charset
 from lpr_ray.errors import LprRayError, require
 from lpr_ray.train.config import TrainConfig
@@ -131,7 +132,6 @@ class Trainer:
         if self.ema is not None and resume_ckpt is None:
             self.ema.load_state_dict(self.model.state_dict())
 
-        (self.out / "config.json").write_text(cfg.to_json(), encoding="utf-8")
         self.tao_images = self.tao_labels = None
         if cfg.train_tao:
             self.tao_images, self.tao_labels = tdata.load_tao_sets(cfg.train_tao, self.charset)
@@ -144,6 +144,9 @@ class Trainer:
 
             imgs, labs, _ = load_tao_arrays(cfg.val_tao, self.charset)
             self.val_sets["tao"] = (imgs, labs)
+        # Only once the data has loaded: a run refused for bad data leaves no config behind.
+        with atomic_open(self.out / "config.json", "w", encoding="utf-8") as f:
+            f.write(cfg.to_json())
 
     @property
     def reader(self):
