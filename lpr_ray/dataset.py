@@ -97,7 +97,10 @@ def _label(raw: bytes, charset: Charset | None) -> tuple[str, str | None]:
     if charset:
         unknown = charset.unknown(label)
         if unknown:
-            return label, f"label {text!r} has characters {unknown} that are not in characters_list"
+            hint = ""
+            if any(c.islower() for c in charset.characters):
+                hint = " (labels are read upper-cased, and this characters_list has lower-case letters)"
+            return label, f"label {text!r} has characters {unknown} that are not in characters_list{hint}"
     return label, None
 
 

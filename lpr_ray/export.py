@@ -257,6 +257,9 @@ def _export(model, ckpt, checkpoint, out: Path, val_tao, val_synthetic, opset, i
             save_weights_only(checkpoint, staged / "model.pt")
             names.append("model.pt")
         for name in [*names, "model.onnx"]:
+            if name == "model.onnx" and not include_checkpoint:
+                # A previous model's checkpoint would be taken for this model's by --init-from.
+                (out / "model.pt").unlink(missing_ok=True)
             os.replace(staged / name, out / name)
     return info
 

@@ -50,13 +50,16 @@ def resolve_model(model: str | os.PathLike | None = None, characters: str | None
     if path.is_dir():
         candidates = sorted(path.glob("*.onnx"))
         if not candidates:
-            raise LprRayError(f"model folder {path} holds no .onnx file")
+            ckpt = sorted(path.glob("*.pt"))
+            hint = f" (a training run? export it first: lpr-ray export --checkpoint {ckpt[0]} --out FOLDER)" if ckpt else ""
+            raise LprRayError(f"model folder {path} holds no .onnx file{hint}")
         path = path / "model.onnx" if (path / "model.onnx").exists() else candidates[0]
     if not path.exists():
         hint = " (the shipped default model is missing: reinstall lpr-ray)" if model is None else ""
         raise LprRayError(f"model file {path} does not exist{hint}")
     if path.suffix != ".onnx":
-        raise LprRayError(f"expected an ONNX model (.onnx), got {path}")
+        hint = f" (a PyTorch checkpoint: export it first with lpr-ray export --checkpoint {path} --out FOLDER)" if path.suffix == ".pt" else ""
+        raise LprRayError(f"expected an ONNX model (.onnx), got {path}{hint}")
     chars_path = Path(characters) if characters else path.parent / "characters_list.txt"
     if not chars_path.exists():
         raise LprRayError(

@@ -6,7 +6,7 @@
 # the held-out synthetic set (seed 7919), never on the real set.
 #
 # On 2 shared CPU cores one epoch (1000 steps x 64 plates) takes 3-7 minutes: about
-# 8h30 for the 132 epochs of the nine stages. With a GPU add --device cuda and raise
+# 10 hours for the 158 epochs of the eleven stages (1-9, 12, 13). With a GPU add --device cuda and raise
 # --workers to feed it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -85,3 +85,37 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
     assert done.stdout.strip() == '{"n": 0}'
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
     assert done.returncode == 0
+
+
+def test_train_refuses_nothing_to_train_on_and_leaves_no_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--synthetic", "0"]) == 2
+    assert "nothing to train on: --synthetic 0" in capsys.readouterr().err
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_checkpoint_and_model_paths_of_the_wrong_kind_say_what_to_give(tmp_path, capsys):
+    onnx = MODEL_PT.parent / "model.onnx"
+    for init, says in (
+        (onnx, "got the ONNX model"),
+        (MODEL_PT.parent, f"give one of its checkpoints, e.g. {MODEL_PT}"),
+    ):
+        assert main(["train", "--out", str(tmp_path / "r"), "--init-from", str(init), "--epochs", "1"]) == 2
+        assert says in capsys.readouterr().err
+    run = tmp_path / "a-run"
+    run.mkdir()
+    (run / "best.pt").write_bytes(b"x")
+    for model, says in ((run / "best.pt", "export it first with lpr-ray export --checkpoint"),
+                        (run, "a training run? export it first")):
+        assert main(["eval", str(tmp_path), "--model", str(model)]) == 2
+        assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["train", "export", "synth", "build-engine"])
+def test_help_shows_no_empty_defaults(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "(default: None)" not in text and "(default: [])" not in text and "(default: False)" not in text

@@ -98,3 +98,11 @@ def test_a_characters_list_that_does_not_fit_the_model_is_refused(plates, tmp_pa
     shutil.copy(tmp_path / "longer.txt", junk / "characters_list.txt")
     assert main(["eval", str(plates), "--model", str(junk)]) == 2
     assert "ONNX Runtime cannot load" in capsys.readouterr().err
+
+
+def test_a_lower_case_characters_list_is_named_as_the_cause(plates, tmp_path):
+    """Labels are upper-cased before the check, so 'abc' labels against an a-z list failed with
+    a message that showed the lower-case label and called its letters unknown."""
+    lower = Charset(tuple("0123456789abcdefghijklmnopqrstuvwxyz"))
+    with pytest.raises(LprRayError, match="read upper-cased, and this characters_list has lower-case letters"):
+        list_tao(str(plates), lower)

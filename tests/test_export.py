@@ -164,3 +164,13 @@ def test_a_failed_export_over_a_model_folder_leaves_the_old_model_whole(checkpoi
         export_checkpoint(str(checkpoint), str(out), val_synthetic=8, temperature=2.0, include_checkpoint=True)
     assert {p.name: file_sha256(str(p)) for p in out.iterdir()} == before
     assert json.loads((out / "config.json").read_text())["temperature"] == 1.0
+
+
+def test_export_without_checkpoint_removes_a_previous_models_checkpoint(checkpoint, tmp_path, monkeypatch):
+    """A stale model.pt beside a new model.onnx would be taken for it by `train --init-from`."""
+    monkeypatch.setattr(tdata, "render_synthetic", standin_render)
+    out = tmp_path / "deployed"
+    export_checkpoint(str(checkpoint), str(out), val_synthetic=8, include_checkpoint=True)
+    assert (out / "model.pt").exists()
+    export_checkpoint(str(checkpoint), str(out), val_synthetic=8, temperature=2.0)
+    assert sorted(p.name for p in out.iterdir()) == ["characters_list.txt", "config.json", "model.onnx"]

@@ -1,5 +1,6 @@
-"""The user's fine-tuning sequence (README "Fine-tuning on your own plates"), on small data:
-fine-tune from the shipped default, evaluate, export, run the job with the new model."""
+"""The user's fine-tuning sequence (README "Training, fine-tuning and GPUs"), on small data:
+fine-tune from the shipped default mixing in synthetic plates, evaluate before and after,
+export, run the job with the new model."""
 
 from __future__ import annotations
 
@@ -36,20 +37,21 @@ def test_fine_tune_evaluate_export_run(tmp_path, ray_cluster):
     cli("synth", "--count", "96", "--out", str(data), "--seed", "4242", "--workers", "1")
 
     run = tmp_path / "finetune"
-    cli("train", "--out", str(run), "--init-from", str(default_pt), "--train-tao", str(data),
-        "--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16", "--lr", "1e-4",
-        "--val-synthetic", "32", "--threads", "1", "--workers", "0", "--device", "cpu")
+    log = cli("train", "--out", str(run), "--init-from", str(default_pt), "--train-tao", str(data),
+              "--synthetic", "1", "--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
+              "--lr", "1e-4", "--val-synthetic", "32", "--threads", "1", "--workers", "0", "--device", "cpu")
+    assert "each batch: 8 TAO + 8 synthetic plates" in log
     config = json.loads((run / "config.json").read_text())
-    assert config["init_from"] == str(default_pt)
+    assert config["init_from"] == str(default_pt) and config["synthetic"] == 1
+    base = as_json(cli("eval", str(data), "--model", str(DEFAULT_MODEL_DIR), "--json"))  # before
 
     model = tmp_path / "my_model"
     cli("export", "--checkpoint", str(run / "best.pt"), "--out", str(model),
         "--val-tao", str(data), "--val-synthetic", "0", "--with-checkpoint")
     assert (model / "model.onnx").exists() and (model / "characters_list.txt").exists()
 
-    report = as_json(cli("eval", str(data), "--model", str(model), "--json"))
+    report = as_json(cli("eval", str(data), "--model", str(model), "--json"))  # after
     # Three steps at a small learning rate keep the default's reading ability.
-    base = as_json(cli("eval", str(data), "--json"))
     assert report["count"] == base["count"] == 96
     # Accuracy by the crops' source widths covers every plate.
     assert sum(row["count"] for row in report["by_width"]) == 96

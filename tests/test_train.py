@@ -34,6 +34,17 @@ def small_cfg(tmp_path, **kw):
     return TrainConfig(**base)
 
 
+def write_tao(root, n: int, seed: int = 5):
+    """A TAO dataset of n stand-in plates under root: images/i.png, labels/i.txt."""
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    imgs, labels = standin_render(seed, n)
+    for i, (img, lab) in enumerate(zip(imgs, labels, strict=True)):
+        cv2.imwrite(str(root / "images" / f"{i}.png"), img[:, :, ::-1])
+        (root / "labels" / f"{i}.txt").write_text(lab + "\n")
+    return imgs, labels
+
+
 def test_ctc_blank_is_the_last_class():
     # All mass on the last class at every step = all blanks = the empty string: loss of an
     # empty target is ~0 only if the blank is the last class.
@@ -103,12 +114,7 @@ def test_fine_tune_starts_from_the_given_weights(tmp_path):
 
 def test_tao_training_data(tmp_path):
     root = tmp_path / "tao"
-    (root / "images").mkdir(parents=True)
-    (root / "labels").mkdir()
-    imgs, labels = standin_render(5, 6)
-    for i, (img, lab) in enumerate(zip(imgs, labels, strict=True)):
-        cv2.imwrite(str(root / "images" / f"{i}.png"), img[:, :, ::-1])
-        (root / "labels" / f"{i}.txt").write_text(lab + "\n")
+    write_tao(root, 6)
     cfg = small_cfg(tmp_path, synthetic=0, train_tao=(str(root),), val_tao=str(root), epochs=1)
     metrics = train(cfg)
     assert metrics["val"]["tao"]["count"] == 6
@@ -253,3 +259,49 @@ def test_cli_checks_the_style_augment_probability(tmp_path, capsys):
     ])
     assert rc == 0
     assert json.loads((tmp_path / "cli" / "config.json").read_text())["style_augment"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "fraction, batch, want",
+    [(0.5, 64, 32), (0.02, 16, 1), (0.1, 4, 1), (0.99, 8, 7), (0.5, 1, 1), (0.0, 8, 0), (1.0, 8, 8)],
+)
+def test_a_mixed_batch_always_takes_some_of_the_users_plates(fraction, batch, want):
+    """round(0.02 * 16) is 0: the user's TAO plates were announced, then never trained on."""
+    assert tdata.tao_share(fraction, batch) == want
+
+
+def test_training_log_names_left_out_images_and_the_batch_mix(tmp_path, capsys):
+    root = tmp_path / "tao"
+    imgs, _ = write_tao(root, 4)
+    (root / "images" / "broken.png").write_bytes(b"not a png")
+    (root / "labels" / "broken.txt").write_text("ABC123\n")
+    cv2.imwrite(str(root / "images" / "nolabel.png"), imgs[0][:, :, ::-1])
+    train(small_cfg(tmp_path, train_tao=(str(root),), tao_fraction=0.02, epochs=1))
+    log = capsys.readouterr().out
+    assert "TAO training data: 4 plates" in log
+    assert "2 images left out (not_an_image=1, unlabelled=1)" in log
+    assert "each batch: 1 TAO + 7 synthetic plates" in log
+
+
+def test_resuming_a_finished_run_says_so_and_steps_are_counted_at_epoch_end(tmp_path, capsys):
+    train(small_cfg(tmp_path, epochs=2))
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [4, 8]  # 4 steps per epoch, counted when the epoch ends
+    capsys.readouterr()
+    train(small_cfg(tmp_path, epochs=0, resume=True))
+    assert "nothing to train: the run already finished epoch 2 of 2" in capsys.readouterr().out
+
+
+def test_cli_saves_local_data_paths_absolute_for_resume_elsewhere(tmp_path, monkeypatch):
+    from lpr_ray.cli.main import main
+
+    root = tmp_path / "tao"
+    write_tao(root, 4)
+    monkeypatch.chdir(tmp_path)
+    rc = main(["train", "--out", "cli", "--epochs", "1", "--train-tao", "tao", "--val-tao", "tao",
+               "--steps-per-epoch", "2", "--batch-size", "4", "--workers", "0", "--threads", "1"])
+    assert rc == 0
+    saved = json.loads((tmp_path / "cli" / "config.json").read_text())
+    assert saved["train_tao"] == [str(root)] and saved["val_tao"] == str(root)
+    monkeypatch.chdir(root)  # resume from another working directory
+    assert main(["train", "--out", str(tmp_path / "cli"), "--resume", "--epochs", "2", "--workers", "0"]) == 0

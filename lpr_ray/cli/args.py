@@ -40,3 +40,15 @@ non_negative_int = _checked(_int, lambda v: v >= 0, "a whole number >= 0")
 positive_float = _checked(_float, lambda v: v > 0, "a finite number > 0")
 non_negative_float = _checked(_float, lambda v: v >= 0, "a finite number >= 0")
 probability = _checked(_float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: X)" only where it tells something: not for None or False defaults,
+    and not where the help already says its default in words."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if default is None or default is False or default == [] or "default" in text:
+            return text
+        return super()._get_help_string(action)

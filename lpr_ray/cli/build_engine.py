@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+from lpr_ray.cli.args import DefaultsHelpFormatter
 
 
 def register(subparsers) -> None:
@@ -16,7 +16,7 @@ def register(subparsers) -> None:
             "profile. Run it once per GPU model of the cluster (a T4 engine does not run on an A10), "
             "with the TensorRT version the workers have. Needs TensorRT, cuda-python and a GPU."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("--model", default=None, help="model folder or .onnx (default: the shipped model)")
     p.add_argument("--characters", default=None, help="characters_list.txt (default: beside the ONNX)")

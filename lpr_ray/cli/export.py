@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from lpr_ray.cli.args import non_negative_int, positive_float, positive_int
+from lpr_ray.cli.args import DefaultsHelpFormatter, non_negative_int, positive_float, positive_int
 
 
 def temperature(text: str) -> float | str:
@@ -22,10 +20,10 @@ def register(subparsers) -> None:
             "Fails unless ONNX Runtime and PyTorch agree on the probabilities and on every decoded "
             "plate of a validation batch (--val-tao and/or held-out synthetic plates)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("--checkpoint", required=True, help="a .pt written by `lpr-ray train` (best.pt, last.pt)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="model folder to write; a previous model in it is replaced (its model.pt removed unless --with-checkpoint writes a new one)")
     p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset whose images check the export")
     p.add_argument("--val-synthetic", type=non_negative_int, default=256, help="held-out synthetic plates to check with (0: none)")
     p.add_argument("--opset", type=positive_int, default=17, help="ONNX opset (TensorRT 8.6+ and ONNX Runtime read 17)")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
+
+from lpr_ray.cli.args import DefaultsHelpFormatter
 
 
 def register(subparsers) -> None:
@@ -20,7 +21,7 @@ def register(subparsers) -> None:
             "OUT/characters_list.txt (NVIDIA's US dictionary). The same --seed always gives "
             "the same plates, whatever --workers is."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("--count", type=int, required=True, help="number of plates to write")
     p.add_argument(

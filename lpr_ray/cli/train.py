@@ -7,6 +7,7 @@ import os
 import re
 
 from lpr_ray.cli.args import (
+    DefaultsHelpFormatter,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -16,6 +17,10 @@ from lpr_ray.cli.args import (
 
 # What a resumed run takes from the command line; everything else is the saved run's.
 RESUMABLE = ("epochs", "device", "threads", "workers", "log_every", "val_tao", "save_epochs")
+
+
+def _absolute(uri: str | None) -> str | None:
+    return os.path.abspath(uri) if uri and "://" not in uri else uri
 
 
 def device(text: str) -> str:
@@ -34,7 +39,7 @@ def register(subparsers) -> None:
             "Validates each epoch on a fixed held-out synthetic set and on --val-tao (reported, "
             "never trained on); writes OUT/last.pt, OUT/best.pt, OUT/config.json, OUT/metrics.jsonl."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("--out", required=True, help="output folder for checkpoints, config and metrics")
     p.add_argument(
@@ -46,7 +51,7 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=non_negative_int, default=None, help="total epochs (default 20; with --resume: the saved run's, or this to lengthen/shorten its schedule)")
     p.add_argument(
         "--steps-per-epoch", type=positive_int, default=None,
-        help="batches per epoch (default: --synthetic N / batch size, else 500)",
+        help="batches per epoch (default: --synthetic N / batch size for N > 1, else 500)",
     )
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--lr", type=positive_float, default=2e-3, help="peak learning rate (AdamW, warm-up + cosine)")
@@ -65,13 +70,17 @@ def register(subparsers) -> None:
         type=non_negative_int,
         default=None,
         metavar="N",
-        help="train on synthetic plates rendered on the fly (fresh ones every epoch), N per "
-        "epoch unless --steps-per-epoch says otherwise; 0 turns them off "
-        "(default: on unless --train-tao is given)",
+        help="mix in synthetic plates rendered on the fly (fresh ones every epoch); 0 turns them "
+        "off (default: on unless --train-tao is given). N also sets the epoch's length when "
+        "--steps-per-epoch is not given: N / batch size batches, rounded up, except that 1 "
+        "only switches them on (500 batches). With --train-tao each batch takes --tao-fraction "
+        "of its plates from the TAO data and the rest synthetic",
     )
     p.add_argument("--train-tao", action="append", default=[], metavar="URI", help="TAO dataset to train on (repeatable)")
     p.add_argument("--tao-fraction", type=probability, default=0.5, help="share of each batch from --train-tao when mixing with synthetic")
-    p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on each epoch (never trained on)")
+    p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on each epoch (never trained on). "
+        "OUT/best.pt is the epoch with the best held-out synthetic accuracy when synthetic plates are on "
+        "(so --val-tao stays an untouched test), else the best on --val-tao, else the lowest training loss")
     p.add_argument("--val-synthetic", type=non_negative_int, default=2000, help="size of the held-out synthetic validation set")
     p.add_argument("--no-augment", action="store_true", help="turn train-time augmentation off")
     p.add_argument(
@@ -129,6 +138,8 @@ def run(args) -> int:
             raise LprRayError("--epochs 0 trains nothing: give at least 1 (0 only means 'the saved run's' with --resume)")
 
     synthetic = args.synthetic if args.synthetic is not None else (0 if args.train_tao else 1)
+    if not args.resume and synthetic == 0 and not args.train_tao:
+        raise LprRayError("nothing to train on: --synthetic 0 turns synthetic plates off, so give --train-tao DATASET")
     steps = args.steps_per_epoch
     if steps is None:
         steps = -(-synthetic // args.batch_size) if synthetic > 1 else 500
@@ -151,13 +162,14 @@ def run(args) -> int:
         warmup_steps=args.warmup_steps,
         ema=args.ema,
         synthetic=synthetic,
-        train_tao=tuple(args.train_tao),
+        # Local paths are saved absolute: --resume may run from another working directory.
+        train_tao=tuple(_absolute(u) for u in args.train_tao),
         tao_fraction=args.tao_fraction,
-        val_tao=args.val_tao,
+        val_tao=_absolute(args.val_tao),
         val_synthetic=args.val_synthetic,
         augment=not args.no_augment,
         style_augment=args.style_augment,
-        init_from=args.init_from,
+        init_from=_absolute(args.init_from),
         save_epochs=args.save_epochs,
         resume=args.resume,
         device=args.device,

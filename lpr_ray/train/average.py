@@ -84,7 +84,7 @@ def bn_batches(cfg: dict, n: int, batch_size: int = 256):
     if tc.train_tao:
         if not tc.characters:
             raise LprRayError("the checkpoint's config records TAO training data but no characters list")
-        tao_images, tao_labels = tdata.load_tao_sets(tc.train_tao, Charset(tuple(tc.characters)))
+        tao_images, tao_labels, _ = tdata.load_tao_sets(tc.train_tao, Charset(tuple(tc.characters)))
     stream = tdata.TrainStream(
         batch_size=batch_size, steps=-(-n // batch_size), epoch=0, seed=tc.seed, val_seed=tc.val_seed,
         synthetic=bool(tc.synthetic), tao_images=tao_images, tao_labels=tao_labels,

@@ -26,6 +26,15 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     path = str(path)
     if not os.path.exists(path):
         raise LprRayError(f"checkpoint {path} does not exist")
+    if os.path.isdir(path):
+        found = sorted(f for f in os.listdir(path) if f.endswith(".pt"))
+        hint = f": give one of its checkpoints, e.g. {os.path.join(path, found[0])}" if found else " holding no .pt file"
+        raise LprRayError(f"expected a PyTorch checkpoint file (.pt), got the folder {path}{hint}")
+    if path.endswith(".onnx"):
+        raise LprRayError(
+            f"expected a PyTorch checkpoint (.pt), got the ONNX model {path}: training starts from "
+            "the model.pt beside it (`lpr-ray export --with-checkpoint` writes one)"
+        )
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=False)
     except Exception as exc:  # noqa: BLE001 - any unpickling problem is a bad file for the user

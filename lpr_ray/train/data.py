@@ -112,10 +112,21 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, style_p: float =
 # --- datasets ----------------------------------------------------------------------------
 
 
+def tao_share(fraction: float, batch_size: int) -> int:
+    """TAO plates per mixed batch: round(fraction * batch), but at least one when the fraction
+    is above 0 and at least one synthetic plate when it is below 1 (rounding to 0 would
+    silently train on none of the user's plates)."""
+    if fraction <= 0:
+        return 0
+    if fraction >= 1 or batch_size == 1:
+        return batch_size
+    return min(batch_size - 1, max(1, round(fraction * batch_size)))
+
+
 class TrainStream(torch.utils.data.IterableDataset):
     """An endless stream of (images uint8 [B, 48, 96, 3], labels) batches for one epoch.
 
-    Each batch takes round(tao_fraction * B) samples from the TAO arrays (when given) and
+    Each batch takes tao_share(tao_fraction, B) samples from the TAO arrays (when given) and
     the rest from freshly rendered synthetic plates. Worker w of W renders its own seeds.
     """
 
@@ -146,7 +157,7 @@ class TrainStream(torch.utils.data.IterableDataset):
         have_tao = tao_images is not None and len(tao_images) > 0
         if not synthetic and not have_tao:
             raise LprRayError("no training data: give --synthetic N and/or --train-tao URI")
-        self.n_tao = batch_size if not synthetic else (round(tao_fraction * batch_size) if have_tao else 0)
+        self.n_tao = batch_size if not synthetic else (tao_share(tao_fraction, batch_size) if have_tao else 0)
         self.augment = augment
         self.style_p = style_p
 
@@ -208,12 +219,15 @@ def collate(images: np.ndarray, labels: list[str], charset: Charset, device):
     return x, targets, lengths
 
 
-def load_tao_sets(uris, charset: Charset) -> tuple[np.ndarray, list[str]]:
-    from lpr_ray.dataset import load_tao_arrays
+def load_tao_sets(uris, charset: Charset) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    """Images and labels of every TAO dataset in `uris`, and the images left out by reason."""
+    from lpr_ray.dataset import load_tao
 
-    images, labels = [], []
+    images, labels, skipped = [], [], {}
     for uri in uris:
-        imgs, labs, _ = load_tao_arrays(uri, charset)
-        images.append(imgs)
-        labels.extend(labs)
-    return np.concatenate(images), labels
+        t = load_tao(uri, charset)
+        images.append(t.images)
+        labels.extend(t.labels)
+        for reason, n in t.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    return np.concatenate(images), labels, skipped

@@ -18,6 +18,7 @@ import numpy as np
 
 from lpr_ray.atomic import atomic_open
 from lpr_ray.charset import US, Charset
+from lpr_ray.dataset import counts_text
 from lpr_ray.errors import LprRayError, require
 from lpr_ray.train.config import TrainConfig
 
@@ -134,8 +135,12 @@ class Trainer:
 
         self.tao_images = self.tao_labels = None
         if cfg.train_tao:
-            self.tao_images, self.tao_labels = tdata.load_tao_sets(cfg.train_tao, self.charset)
-            _log(f"TAO training data: {len(self.tao_labels)} plates from {list(cfg.train_tao)}")
+            self.tao_images, self.tao_labels, skipped = tdata.load_tao_sets(cfg.train_tao, self.charset)
+            left_out = f"; {sum(skipped.values())} images left out ({counts_text(skipped)})" if skipped else ""
+            _log(f"TAO training data: {len(self.tao_labels)} plates from {list(cfg.train_tao)}{left_out}")
+            if cfg.synthetic:
+                n = tdata.tao_share(cfg.tao_fraction, cfg.batch_size)
+                _log(f"each batch: {n} TAO + {cfg.batch_size - n} synthetic plates")
         self.val_sets: dict[str, tuple[np.ndarray, list[str]]] = {}
         if cfg.synthetic and cfg.val_synthetic:
             self.val_sets["synthetic"] = tdata.synthetic_validation_set(cfg.val_synthetic, cfg.val_seed, self.charset)
@@ -252,9 +257,15 @@ class Trainer:
             f"x {cfg.steps_per_epoch} steps x batch {cfg.batch_size} -> {self.out}"
         )
         last = {}
+        if self.start_epoch > cfg.epochs:
+            _log(
+                f"nothing to train: the run already finished epoch {self.start_epoch - 1} of {cfg.epochs}; "
+                "give --resume --epochs N with a larger N to lengthen it"
+            )
         for epoch in range(self.start_epoch, cfg.epochs + 1):
-            metrics = {"epoch": epoch, "step": self.step, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            metrics = {"epoch": epoch, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             metrics.update(self.train_epoch(epoch))
+            metrics["step"] = self.step  # optimizer steps done by the end of this epoch
             t0 = time.perf_counter()
             metrics["val"] = self.validate()
             metrics["val_seconds"] = round(time.perf_counter() - t0, 1)
@@ -306,7 +317,15 @@ def _tao_charset(uri: str) -> Charset | None:
 
 
 def train(cfg: TrainConfig) -> dict:
-    trainer = Trainer(cfg)
+    created = not Path(cfg.out).exists()
+    try:
+        trainer = Trainer(cfg)
+    except BaseException:
+        # A run refused before it started (bad data, architecture, checkpoint) leaves no
+        # empty folder behind that looks like a run.
+        if created and Path(cfg.out).is_dir() and not any(Path(cfg.out).iterdir()):
+            Path(cfg.out).rmdir()
+        raise
     try:
         with _stop_on_term():
             return trainer.run()
