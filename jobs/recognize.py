@@ -20,4 +20,4 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lpr_ray.cli.run import job_main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(job_main("jobs/recognize.py", "Recognise plates under an input URI and write Parquet rows (Ray job)."))
+    sys.exit(job_main("jobs/recognize.py", __doc__))

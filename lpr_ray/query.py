@@ -79,11 +79,22 @@ def _resolve(root: str):
 
 def _check_root(root: str) -> None:
     """A root with no commits yet is an empty result; a root that does not exist is a typo."""
-    from pyarrow.fs import FileType
+    from pyarrow.fs import FileSelector, FileType
 
     fs, base = _resolve(root)
-    if fs.get_file_info(base).type == FileType.NotFound:
+    kind = fs.get_file_info(base).type
+    if kind == FileType.NotFound:
         raise LprRayError(f"results root {root} does not exist: expected the --output of an `lpr-ray run`")
+    if kind == FileType.File:
+        raise LprRayError(f"results root {root} is a file: expected the --output folder of an `lpr-ray run`")
+    names = {i.base_name for i in fs.get_file_info(FileSelector(base, allow_not_found=True))}
+    if names and not names & {"_commits", "_runs", "data", "_ledger"}:
+        # An input folder, a typo for a sibling: 0 rows would read as "nothing recognised yet".
+        shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+        raise LprRayError(
+            f"results root {root} holds no lpr-ray results (no _commits/, _runs/ or data/; it has "
+            f"{shown}): expected the --output of an `lpr-ray run`"
+        )
 
 
 def committed_files(root: str) -> list[str]:
@@ -105,6 +116,14 @@ def committed_files(root: str) -> list[str]:
 # --------------------------------------------------------------------------- the connection
 
 
+def read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a results root can raise besides LprRayError: storage errors (refused
+    credentials, an unreachable store) and DuckDB's own (a committed file that is missing)."""
+    import duckdb
+
+    return (OSError, duckdb.Error)
+
+
 class Results:
     """A DuckDB connection with the committed rows of one results root as the view `results`.
 
@@ -123,6 +142,8 @@ class Results:
         if not self.files:
             _check_root(root)
         self.con = duckdb.connect()
+        # processed_at is UTC in the files; DuckDB would show timestamps in the machine's zone.
+        self.con.execute("SET TimeZone = 'UTC'")
         self._index_source = None  # the pyarrow dataset to index, for object storage
         self._index: pa.Table | None = None
         self._row_groups: list = []
@@ -143,9 +164,10 @@ class Results:
         import pyarrow.dataset as pads
 
         from lpr_ray.pipeline.rows import SCHEMA
+        from lpr_ray.results import RUN_DATE
 
-        if files is None:  # nothing committed yet: an empty view with the row schema
-            self.dataset = pads.dataset(SCHEMA.empty_table())
+        if files is None:  # nothing committed yet: an empty view with the row schema and run_date
+            self.dataset = pads.dataset(pa.schema([*SCHEMA, (RUN_DATE, pa.string())]).empty_table())
         else:
             fs, _ = _resolve(self.root)
             keys = list(dict.fromkeys(k for f in files for k in _hive_keys(f, data_dir)))
@@ -198,7 +220,9 @@ class Results:
         if unknown:
             raise LprRayError(
                 f"unknown column(s) {', '.join(unknown)}; the results have: "
-                f"{', '.join(self.columns)} (and 'day', the date of processed_at)"
+                f"{', '.join(self.columns)} (and 'day', the date of processed_at). Partition columns "
+                "other than run_date exist only once a run with a --partition-pattern naming them "
+                "has committed"
             )
         return list(names)
 

@@ -4,7 +4,7 @@
     write_report("s3://lot-results/plates", "report.html")
 
 Sections: totals; counts by status; confidence histogram; accuracy vs confidence (where rows
-carry labels), with the diagonal a calibrated model would follow; reads per day (per month over
+carry labels), with the diagonal a calibrated model would follow; images processed per day (per month over
 long spans) and per site when the results are partitioned by site; throughput per run (from
 `_runs/<run_id>/summary.json`, plates_per_second); statistics per run; the lowest-confidence
 reads with their image URIs. Every number comes from DuckDB aggregates over the committed rows
@@ -363,8 +363,8 @@ def render(data: ReportData) -> str:
     parts.append(
         _section(
             "per-day",
-            f"Reads per {data.day_unit}",
-            bar_chart(f"Reads per {data.day_unit}", [d for d, _ in data.per_day], [c for _, c in data.per_day],
+            f"Images per {data.day_unit}",
+            bar_chart(f"Images per {data.day_unit}", [d for d, _ in data.per_day], [c for _, c in data.per_day],
                       xlabel=f"processed_at ({data.day_unit}, UTC)", ylabel="rows"),
         )
     )
@@ -372,8 +372,8 @@ def render(data: ReportData) -> str:
         parts.append(
             _section(
                 "per-site",
-                "Reads per site",
-                bar_chart("Reads per site", [s for s, _ in data.per_site], [c for _, c in data.per_site],
+                "Images per site",
+                bar_chart("Images per site", [s for s, _ in data.per_site], [c for _, c in data.per_site],
                           xlabel="site", ylabel="rows", height=280),
             )
         )

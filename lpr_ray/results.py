@@ -23,6 +23,7 @@ DATA_DIR = "data"
 RECORD_NAME = re.compile(r"^(\d{12})\.json$")
 # Hive partition columns a run may write (docs/LAYOUT.md); always strings when read back.
 PARTITION_COLUMNS = ("run_date", "site", "camera", "date")
+RUN_DATE = PARTITION_COLUMNS[0]
 
 
 def _base(root: str) -> tuple[Any, str]:
@@ -61,7 +62,9 @@ def committed_files(root: str) -> list[str]:
 
 
 def _partition_schema(rel_paths: list[str]) -> pa.Schema:
-    keys: list[str] = []
+    """run_date (every run writes it, so it is there even before the first commit), then the
+    keys of the runs' --partition-pattern groups in the order first seen."""
+    keys: list[str] = [RUN_DATE]
     for rel in rel_paths:
         for part in rel.split("/")[1:-1]:  # between data/ and the file name
             key = part.split("=", 1)[0]
@@ -82,8 +85,7 @@ def read_results(root: str, columns: list[str] | None = None, filter=None) -> pa
     if not rels:
         from lpr_ray.pipeline.rows import SCHEMA
 
-        schema = pa.schema([*SCHEMA, *part_schema]) if part_schema else SCHEMA
-        empty = schema.empty_table()
+        empty = pa.schema([*SCHEMA, *part_schema]).empty_table()
         return empty.select(columns) if columns is not None else empty
     dataset = pads.dataset(
         [f"{base}/{rel}" for rel in rels],

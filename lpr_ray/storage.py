@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from functools import lru_cache
 
 import fsspec
@@ -85,3 +86,30 @@ def join(uri: str, *parts: str) -> str:
     if is_local(uri):
         return os.path.join(normalize_uri(uri), *parts)
     return posixpath.join(uri, *parts)
+
+
+# What S3 clients (s3fs/botocore, pyarrow's AWS SDK) say when the credentials are refused. A
+# bare "403" is not enough: messages also quote the key (plates/4031.png).
+_DENIED = ("access_denied", "accessdenied", "forbidden", "invalidaccesskeyid", "invalid_access_key_id",
+           "signaturedoesnotmatch", "signature_does_not_match")
+_STATUS_403 = re.compile(r"status\W{0,3}403\b")
+
+
+def is_access_denied(exc: BaseException | str, http_status: int | None = None) -> bool:
+    """Whether a failed storage call (an exception or its message) was the credentials refused."""
+    if isinstance(exc, PermissionError) or http_status in (401, 403):
+        return True
+    low = str(exc).lower()
+    return any(d in low for d in _DENIED) or _STATUS_403.search(low) is not None
+
+
+def storage_error(what: str, uri: str, exc: BaseException) -> str:
+    """One line for a failed storage call: the URI and, when the store refused the credentials,
+    where credentials come from (never their values)."""
+    if is_access_denied(exc):
+        return (
+            f"{what} {uri}: access denied ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the "
+            "node's role) and their permission on this bucket"
+        )
+    return f"{what} {uri}: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"

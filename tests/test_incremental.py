@@ -117,6 +117,8 @@ def test_incremental_skips_done_and_redoes_changed_or_new_model(s3, ray_cluster,
     assert (fourth.rows, fourth.skipped) == (43, 0)
     summary = json.loads(s3.get(f"{out}/_runs/{fourth.run_id}/summary.json"))
     assert summary["commit_seq"] == 3 and summary["timings"]["total"] > 0 and summary["plates_per_second"] > 0
+    # No other run held the cluster: starting the lock is not reported as a wait for one.
+    assert summary["timings"]["lock_wait"] == 0
     # The first model's weights deployed under another folder name: the same model, nothing again.
     renamed = tmp_path / "deployed-copy"
     shutil.copytree(model_dir, renamed)
@@ -129,7 +131,9 @@ def test_manifest_without_versions_is_headed_then_skipped(s3, ray_cluster, model
     import pyarrow.parquet as pq
 
     uris = put_objects(s3, "inc-m", 0, 20) + [f"s3://{s3.bucket}/inc-m/missing.png"]
-    pq.write_table(pa.table({"uri": uris}), tmp_path / "m.parquet")
+    # Listed twice: read and committed once (a dropped or doubled object failed the run).
+    listed = uris[:5] + [uris[2]] + uris[5:] + [uris[0]]
+    pq.write_table(pa.table({"uri": listed}), tmp_path / "m.parquet")
     s3.put(f"s3://{s3.bucket}/inc-m-manifest/m.parquet", (tmp_path / "m.parquet").read_bytes())
     out = f"s3://{s3.bucket}/inc-m-out"
     cfg = RunConfig(input=f"s3://{s3.bucket}/inc-m-manifest/m.parquet", output=out, model=str(model_dir),
@@ -152,6 +156,8 @@ def test_loser_of_a_commit_race_drops_what_the_winner_committed(s3, ray_cluster,
     done = []
 
     class NoLock:  # A stands for a run on another Ray cluster: B's lock does not cover it
+        waited_s = 0.0
+
         def release(self):
             pass
 

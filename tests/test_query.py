@@ -40,7 +40,7 @@ def _rows(run_id: str, plates, *, status="ok", start=T0, site_label=None) -> lis
                 status=st,
                 error=None if st == "ok" else "bad",
                 label=label,
-                correct=None if label is None or plate is None else plate == label,
+                correct=None if label is None else plate == label,
                 width=96,
                 height=48,
                 model="lprnet@abc",
@@ -283,3 +283,43 @@ def test_cli_rejects_bad_values_before_querying(local_root, tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli_main(["query", "--results", local_root, "--review", "--limit", "-5"])
     assert "expected a whole number >= 0, got '-5'" in capsys.readouterr().err
+
+
+def test_review_findings_of_session_14(local_root, tmp_path, capsys, monkeypatch):
+    """--limit ignored with --sql; run_date missing before the first commit; timestamps in the
+    machine's zone; an input folder or an empty --sql taken as an empty result; a committed
+    file that is missing ending in a DuckDB traceback."""
+    import shutil
+
+    from lpr_ray.results import read_results
+
+    assert cli_main(["query", "--results", local_root, "--sql", "SELECT uri FROM results", "--limit", "3",
+                     "--json"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert read_results(str(empty), columns=["uri", "run_date"]).column_names == ["uri", "run_date"]
+    assert cli_main(["query", "--results", str(empty), "--stats", "partition", "--by", "run_date"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
+    assert cli_main(["query", "--results", local_root, "--plate", TARGET, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert first["processed_at"].endswith("+00:00"), first["processed_at"]
+    monkeypatch.delenv("TZ")
+    inputs = tmp_path / "images"
+    inputs.mkdir()
+    (inputs / "a.jpg").write_bytes(b"x")
+    assert cli_main(["query", "--results", str(inputs), "--stats", "run"]) == 2
+    assert "holds no lpr-ray results" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli_main(["query", "--results", local_root, "--sql", "  "])
+    assert "got an empty string" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    shutil.copytree(local_root, broken)
+    committed = json.loads((broken / "_commits" / "000000000001.json").read_text())["files"][0]
+    (broken / committed).unlink()
+    for argv in (["query", "--results", str(broken), "--stats", "run"],
+                 ["report", "--results", str(broken), "--out", str(tmp_path / "r.html")]):
+        assert cli_main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert str(broken) in err and "Traceback" not in err, err

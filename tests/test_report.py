@@ -24,8 +24,8 @@ PLOT_TITLES = [
     "Rows by status",
     "Confidence histogram",
     "Accuracy vs confidence",
-    "Reads per day",
-    "Reads per site",
+    "Images per day",
+    "Images per site",
     "Throughput per run",
 ]
 

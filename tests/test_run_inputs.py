@@ -231,6 +231,13 @@ def test_manifest_labels_are_normalised_like_tao_labels(tmp_path):
     rows = rec(batch).to_pylist()
     assert [r["label"] for r in rows] == ["SVR4986", "SVR4986", None, None]
     assert rows[0]["correct"] == (rows[0]["plate"] == "SVR4986") and rows[2]["correct"] is None
+    # A labelled object that cannot be read counts as not read correctly (the run's accuracy
+    # is over every labelled image, not only the decodable ones).
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    bad = fetch_and_decode({"uri": np.array([str(tmp_path / "bad.png")], dtype=object),
+                            "label": np.array(["ABC123"], dtype=object)})
+    row = rec(bad).to_pylist()[0]
+    assert (row["status"], row["plate"], row["correct"]) == ("not_an_image", None, False)
     # O is read as 0 when the dictionary has no O (US plates), as for TAO labels.
     assert rec._labels(np.array(["ob0-1"], dtype=object)).tolist() == [US.normalize_label("ob0-1")]
 
@@ -272,3 +279,57 @@ def test_manifest_mixing_schemes_gets_every_objects_version(s3, tmp_path):
         assert rows[str(local)]["size"] == local.stat().st_size, uris
         assert rows[remote]["etag"], uris
         assert None not in table.column("version").to_pylist(), uris
+
+
+def test_a_model_that_cannot_run_is_refused_before_ray(tmp_path, monkeypatch):
+    """A corrupt model.onnx passed the driver's checks and failed in every recogniser actor,
+    with Ray tracebacks; so did --decode grammar with a model that has no softmax output."""
+    _no_ray(monkeypatch)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes(png())
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "model.onnx").write_bytes(b"garbage")
+    (corrupt / "characters_list.txt").write_text("\n".join(US.characters) + "\n")
+    with pytest.raises(LprRayError, match="ONNX Runtime cannot load"):
+        job_module.run_job(RunConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"), model=str(corrupt)))
+    plain = tmp_path / "plain"
+    write_contract_model(plain, list(US.characters))
+    with pytest.raises(LprRayError, match="no 'softmax' output"):
+        job_module.run_job(RunConfig(input=str(tmp_path / "in"), output=str(tmp_path / "out"),
+                                     model=str(plain), decode="grammar"))
+
+
+def test_refused_credentials_are_one_line_naming_the_uri(s3, tmp_path):
+    """A wrong secret key ended `run`, `query` and `report` in a 60-line s3fs or pyarrow traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **s3.env(), "AWS_SECRET_ACCESS_KEY": "wrong" * 8}
+    s3.put(f"s3://{s3.bucket}/creds/a.png", png())
+    cases = [
+        (["run", "--input", f"s3://{s3.bucket}/creds/", "--output", str(tmp_path / "out")],
+         f"cannot read the input s3://{s3.bucket}/creds/: access denied"),
+        (["run", "--input", str(tmp_path), "--output", f"s3://{s3.bucket}/creds-out/"],
+         f"cannot use --output s3://{s3.bucket}/creds-out/: access denied"),
+        (["query", "--results", f"s3://{s3.bucket}/creds-out", "--plate", "ABC123"],
+         f"cannot read the results s3://{s3.bucket}/creds-out: access denied"),
+        (["report", "--results", f"s3://{s3.bucket}/creds-out", "--out", str(tmp_path / "r.html")],
+         f"cannot make the report from s3://{s3.bucket}/creds-out: access denied"),
+    ]
+    for argv, says in cases:
+        done = subprocess.run([sys.executable, "-m", "lpr_ray.cli.main", *argv], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, (argv, done.stderr[-2000:])
+        assert says in done.stderr and "check the credentials" in done.stderr, (argv, done.stderr[-2000:])
+        assert "Traceback" not in done.stderr, (argv, done.stderr[-2000:])
+        assert env["AWS_SECRET_ACCESS_KEY"] not in done.stderr  # never the secret itself
+
+
+def test_an_incremental_run_keeps_the_first_row_of_each_uri_in_input_order():
+    import pyarrow as pa
+
+    table = pa.table({"uri": ["A", "A", "B", "C", "B", "D"], "label": ["a1", "a2", "b1", "c", "b2", "d"]})
+    got = job_module._unique_uris(table).to_pydict()
+    assert got == {"uri": ["A", "B", "C", "D"], "label": ["a1", "b1", "c", "d"]}

@@ -38,7 +38,7 @@ def register(sub) -> None:
     what.add_argument("--plate", help="plate text or pattern to find")
     what.add_argument("--review", action="store_true", help="list reads under --threshold, lowest first")
     what.add_argument("--stats", choices=["run", "partition"], help="statistics per run or per partition")
-    what.add_argument("--sql", help="any DuckDB SQL over the view `results`")
+    what.add_argument("--sql", type=_statement, help="any DuckDB SQL over the view `results`")
     p.add_argument("--mode", choices=["exact", "wildcard", "fuzzy"], default="exact",
                    help="how --plate matches (default: exact)")
     p.add_argument("--threshold", type=probability, default=0.5, help="confidence threshold for --review (default: 0.5)")
@@ -51,15 +51,39 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _statement(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected an SQL statement over the view `results`, got an empty string")
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
     from lpr_ray import query
     from lpr_ray.atomic import check_writable
+    from lpr_ray.errors import LprRayError
+    from lpr_ray.storage import storage_error
 
     if args.csv:
         check_writable(args.csv)
+    try:
+        table = _answer(query, args)
+    except query.read_errors() as exc:  # refused credentials, a missing file: one line, not a traceback
+        raise LprRayError(storage_error("cannot read the results", args.results, exc)) from exc
+    if args.csv:
+        n = query.write_csv(table, args.csv)
+        print(f"wrote {n} rows to {args.csv}", file=sys.stderr)
+    if args.json:
+        for row in table.to_pylist():
+            print(json.dumps(row, default=str))
+    else:
+        print(query.format_table(table, max_rows=args.limit or 50))
+    return 0
+
+
+def _answer(query, args: argparse.Namespace):
     with query.Results(args.results) as res:
         if args.plate is not None:
             table = query.find_plates(res, args.plate, mode=args.mode, limit=args.limit)
@@ -71,14 +95,6 @@ def run(args: argparse.Namespace) -> int:
             table = query.stats_per_partition(res, by=args.by, low=args.threshold)
         else:
             table = query.sql(res, args.sql)
-        if args.stats and args.limit is not None:
-            table = table.slice(0, args.limit)
-    if args.csv:
-        n = query.write_csv(table, args.csv)
-        print(f"wrote {n} rows to {args.csv}", file=sys.stderr)
-    if args.json:
-        for row in table.to_pylist():
-            print(json.dumps(row, default=str))
-    else:
-        print(query.format_table(table, max_rows=args.limit or 50))
-    return 0
+    if args.limit is not None:  # --sql and --stats too; plate searches and review lists are limited already
+        table = table.slice(0, args.limit)
+    return table

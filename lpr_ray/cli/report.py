@@ -9,7 +9,7 @@ from lpr_ray.cli.args import non_negative_int
 EPILOG = """\
 The page has no external resources (inline SVG, no JavaScript): open it in any browser, attach
 it to a ticket. It shows counts by status, a confidence histogram, accuracy vs confidence
-(where rows carry labels), reads per day (or month) and per site, throughput per run and the
+(where rows carry labels), images processed per day (or month) and per site, throughput per run and the
 lowest-confidence reads.
 
 example:
@@ -33,10 +33,16 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lpr_ray.atomic import check_writable
+    from lpr_ray.errors import LprRayError
+    from lpr_ray.query import read_errors
     from lpr_ray.report import write_report
+    from lpr_ray.storage import storage_error
 
     check_writable(args.out)
-    data = write_report(args.results, args.out, lowest=args.lowest)
+    try:
+        data = write_report(args.results, args.out, lowest=args.lowest)
+    except read_errors() as exc:  # refused credentials, a missing file: one line, not a traceback
+        raise LprRayError(storage_error("cannot make the report from", args.results, exc)) from exc
     t = data.totals
     print(f"wrote {args.out}: {t['rows']:,} rows from {t['runs']} committed runs")
     return 0

@@ -19,10 +19,12 @@ Ray: uses RAY_ADDRESS when set, else starts a private local Ray.
 
 Output (docs/LAYOUT.md): OUTPUT/data/run_date=.../[site=.../camera=.../date=.../]*.parquet,
 visible only through commit records in OUTPUT/_commits/ (read them with lpr_ray.results).
---incremental skips objects whose (uri, etag or size+mtime, model) is in the committed ledger;
+--incremental skips objects whose (uri, etag or size+mtime, model weights) is in the committed ledger;
 a run killed at any point can simply be run again. Runs on one Ray cluster go one at a time:
 a second waits for the first (--lock-timeout to give up), then skips what it committed.
 
+"""
+RUN_EXAMPLES = r"""
 examples:
   lpr-ray run --input s3://lot-archive/2026/ --output s3://lot-results/plates/
   lpr-ray run --incremental --input s3://lot-archive/ --output s3://lot-results/plates/ \
@@ -106,7 +108,7 @@ def register(sub) -> None:
         "run",
         help="recognise plates under an input URI and write Parquet",
         description=__doc__,
-        epilog=EPILOG,
+        epilog=EPILOG + RUN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_run_arguments(p)
@@ -114,7 +116,8 @@ def register(sub) -> None:
 
 
 def job_main(prog: str, description: str, argv: list[str] | None = None, *, incremental: bool = False) -> int:
-    """The body of the `ray job submit` entrypoints in jobs/: same options as `lpr-ray run`."""
+    """The body of the `ray job submit` entrypoints in jobs/: same options as `lpr-ray run`.
+    `description` is the entrypoint's docstring, with its `ray job submit` example."""
     import sys
 
     from lpr_ray.errors import LprRayError
@@ -123,6 +126,10 @@ def job_main(prog: str, description: str, argv: list[str] | None = None, *, incr
         prog=prog, description=description, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_run_arguments(parser)
+    if incremental:
+        for action in parser._actions:
+            if action.dest == "incremental":
+                action.help = "always on for this entrypoint: only objects not yet in the ledger"
     args = parser.parse_args(argv)
     if incremental:
         args.incremental = True

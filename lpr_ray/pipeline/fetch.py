@@ -18,16 +18,15 @@ from lpr_ray.image import (
     MODEL_WIDTH,
     decode_crop,
 )
-from lpr_ray.storage import arrow_object_fs, url_to_fs
+from lpr_ray.storage import arrow_object_fs, is_access_denied, url_to_fs
 
-NOT_FOUND = "the object no longer exists (deleted after listing?)"
+NOT_FOUND = "the object does not exist (deleted after it was listed, or a manifest entry for a missing key)"
 ACCESS_DENIED = "access denied: check the credentials' read permission on this object"
 # Failures of the read, not of the bytes: the ledger leaves these out so that the next
 # incremental run tries the object again (a decode failure is the same on every read).
 RETRYABLE_STATUSES = ("not_found", "access_denied", "read_error")
 
 
-_STATUS_403 = re.compile(r"status\W{0,3}403\b")
 _STATUS_404 = re.compile(r"status\W{0,3}404\b")
 
 
@@ -38,8 +37,7 @@ def _classify(msg: str, http_status: int | None = None) -> tuple[str, str]:
     low = msg.lower()
     if http_status == 404 or "nosuchkey" in low or _STATUS_404.search(low):
         return "not_found", NOT_FOUND
-    if (http_status in (401, 403) or "access_denied" in low or "accessdenied" in low
-            or "forbidden" in low or _STATUS_403.search(low)):
+    if is_access_denied(msg, http_status):
         return "access_denied", ACCESS_DENIED
     return "read_error", f"reading the object failed: {(msg.splitlines() or [''])[0][:300]}"
 

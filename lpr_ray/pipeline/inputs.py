@@ -16,7 +16,7 @@ import pyarrow as pa
 from lpr_ray.charset import Charset
 from lpr_ray.dataset import is_tao_dataset, list_tao
 from lpr_ray.errors import LprRayError
-from lpr_ray.storage import full_uri, normalize_uri, url_to_fs
+from lpr_ray.storage import full_uri, normalize_uri, storage_error, url_to_fs
 
 MANIFEST_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 # Markers and metadata that object stores and writers leave beside data.
@@ -137,7 +137,13 @@ def resolve_inputs(uri: str, charset: Charset | None = None, exclude: tuple[str,
     """exclude: roots (OUTPUT, the ledger folder) whose objects are never inputs. When OUTPUT
     lies inside the input prefix, each run would otherwise read the previous runs' Parquet,
     JSON and ledger files as images (not_an_image rows, more every run)."""
-    uri = normalize_uri(uri)
+    try:
+        return _resolve(normalize_uri(uri), charset, exclude)
+    except OSError as exc:  # refused credentials, an unreachable store: one line, not a traceback
+        raise LprRayError(storage_error("cannot read the input", uri, exc)) from exc
+
+
+def _resolve(uri: str, charset: Charset | None, exclude: tuple[str, ...]) -> Inputs:
     fs, path = _open_fs(uri)
     lower = path.lower()
     if lower.endswith(MANIFEST_SUFFIXES) and fs.isfile(path):

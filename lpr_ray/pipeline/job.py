@@ -41,7 +41,7 @@ from lpr_ray.pipeline.plan import ActorPlan, plan_actors
 from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
 from lpr_ray.results import DATA_DIR, commit_records
-from lpr_ray.storage import arrow_filesystem, is_local, join
+from lpr_ray.storage import arrow_filesystem, is_access_denied, is_local, join, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,9 @@ def _unique_uris(table: pa.Table) -> pa.Table:
     """First row of each uri: an object is processed (and committed) once per run."""
     idx = pa.table({"uri": table.column("uri"), "_i": pa.array(range(table.num_rows), pa.int64())})
     first = idx.group_by("uri", use_threads=False).aggregate([("_i", "min")]).column("_i_min")
-    return table.take(pc.sort_indices(first))
+    # Row numbers in input order; taking `first` unsorted would reorder, sort_indices(first)
+    # would take positions of the group list instead of the rows (it dropped an object).
+    return table.take(pc.take(first, pc.sort_indices(first)))
 
 
 def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_date: str | None = None):
@@ -325,12 +327,28 @@ def _check_writable(uri: str, flag: str) -> None:
             if not os.access(parent, os.W_OK):
                 raise LprRayError(f"{flag} {uri}: {parent} is not writable by this user")
     except OSError as exc:
+        if is_access_denied(exc):
+            raise LprRayError(storage_error(f"cannot use {flag}", uri, exc)) from exc
         raise LprRayError(f"{flag} {uri} cannot be used ({exc}); expected a writable folder or prefix") from exc
+
+
+def _check_model(spec: ModelSpec, decode: str) -> None:
+    """Load the model once on the driver (ONNX Runtime, CPU, a fraction of a second for these
+    models): a corrupt file, a broken contract, a characters list of the wrong length or a
+    model without the softmax output that --decode grammar needs is then one error line,
+    not a failure inside every recogniser actor after Ray has started."""
+    from lpr_ray.backends.base import BackendOptions
+    from lpr_ray.backends.onnxruntime import OnnxRuntimeBackend
+
+    backend = OnnxRuntimeBackend(spec, BackendOptions(threads=1))
+    if decode == "grammar":
+        backend.require_probs()
 
 
 def run_job(cfg: RunConfig) -> Summary:
     t0 = time.perf_counter()
     spec = resolve_model(cfg.model, cfg.characters)  # fail fast on the driver
+    _check_model(spec, cfg.decode)
     part = PartitionSpec(cfg.partition_pattern)
     _check_writable(cfg.output, "--output")
     if cfg.ledger:
@@ -344,9 +362,8 @@ def run_job(cfg: RunConfig) -> Summary:
         raise LprRayError(f"run id {cfg.run_id!r} was already used under {cfg.output}: choose another --run-id")
     _save_json(cfg, "config.json", cfg.to_json())
     # Before reading the ledger: a run that waited then sees what the other one committed.
-    t_lock = time.perf_counter()
     held = cluster_lock.acquire(ray, cfg.run_id, cfg.output, timeout_s=cfg.lock_timeout_s)
-    waited = time.perf_counter() - t_lock
+    waited = held.waited_s
     try:
         # Times and plates/s are the run's own: the wait is reported apart, as lock_wait.
         return _run_locked(ray, cfg, spec, part, inputs, t0 + waited, waited)

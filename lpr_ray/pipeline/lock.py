@@ -40,6 +40,7 @@ class ClusterLock:
     # once its last handle is gone, and that would free the lock early.
     handle: object
     ray: object
+    waited_s: float = 0.0  # time spent waiting for another run to let go (not starting the lock)
 
     def release(self) -> None:
         self.ray.kill(self.handle, no_restart=True)
@@ -60,8 +61,10 @@ def acquire(ray, run_id: str, output: str, *, timeout_s: float | None = None, po
     actor = ray.remote(num_cpus=0, max_restarts=0)(_Holder)
     t0 = time.monotonic()
     last_log = -1e9
+    waited = 0.0
     while True:
         since = datetime.now(UTC).isoformat(timespec="seconds")  # when it holds, not when it began to wait
+        attempt = time.monotonic()
         try:
             handle = actor.options(name=NAME, namespace=NAMESPACE).remote(
                 {"run_id": run_id, "output": output, "since": since}
@@ -81,7 +84,8 @@ def acquire(ray, run_id: str, output: str, *, timeout_s: float | None = None, po
             time.sleep(poll_s)
             continue
         ray.get(handle.holder.remote())  # created and alive: the lock is ours
-        return ClusterLock(handle, ray)
+        # Starting the lock actor takes a second or two on a quiet cluster: that is not a wait.
+        return ClusterLock(handle, ray, waited_s=(attempt - t0) if waited else 0.0)
 
 
 def _describe(holder: dict | None) -> str:

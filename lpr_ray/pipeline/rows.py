@@ -64,9 +64,9 @@ def build_rows(
                 "(is the crop a plate, and tight around it?)"
             )
     labels = [_opt_str(lab) for lab in batch["label"]]
-    correct = [
-        None if (lab is None or plates[i] is None) else plates[i] == lab for i, lab in enumerate(labels)
-    ]
+    # Present whenever a label is (DESIGN.md section 3): an image that could not be read was not
+    # read correctly, so a run's accuracy counts it among its labelled images.
+    correct = [None if lab is None else plates[i] == lab for i, lab in enumerate(labels)]
     width = [None if w < 0 else int(w) for w in batch["width"]]
     height = [None if h < 0 else int(h) for h in batch["height"]]
     return pa.table(

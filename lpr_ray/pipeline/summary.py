@@ -51,12 +51,12 @@ class Summary:
         lines = [
             f"run {self.run_id}: {self.rows} rows written to {self.output}"
             + (f" from {self.inputs} input objects" if self.inputs is not None else ""),
-            f"  model {self.model}, backend {self.backend}",
+            f"  model {self.model}, backend {self.backend or 'none (nothing was processed)'}",
             f"  {self.plates_per_second:.1f} plates/s ({self.seconds:.1f} s end to end)",
             f"  commit: {'seq ' + str(self.commit_seq) if self.commit_seq is not None else 'none'}"
             + (f", {self.skipped} objects skipped (already in the ledger)" if self.skipped else "")
             + (f", {self.dropped} dropped (committed by another run)" if self.dropped else ""),
-            "  by status: " + ", ".join(f"{k}={v}" for k, v in sorted(self.by_status.items())),
+            "  by status: " + (", ".join(f"{k}={v}" for k, v in sorted(self.by_status.items())) or "no rows"),
         ]
         if self.timings.get("lock_wait", 0) >= 1:
             lines.append(f"  waited {self.timings['lock_wait']:.0f} s for another run on the cluster (not counted above)")
