@@ -103,6 +103,8 @@ def test_incremental_skips_done_and_redoes_changed_or_new_model(s3, ray_cluster,
     # Nothing new: nothing processed, nothing committed.
     again = run_job(RunConfig(**cfg))
     assert (again.rows, again.skipped, again.commit_seq) == (0, 41, None)
+    assert again.backend is None and "backend none (nothing was processed)" in again.format()
+    assert "by status: no rows" in again.format()
     # One object changed, two added: exactly those three.
     s3.put(uris[0], png(999))
     added = put_objects(s3, "inc-a", 100, 2)

@@ -112,6 +112,29 @@ def test_fine_tune_starts_from_the_given_weights(tmp_path):
     assert trainer.start_epoch == 1
 
 
+def test_fine_tune_with_another_dictionary_keeps_each_characters_classifier_row(tmp_path):
+    """A dataset whose characters_list orders the same characters differently (A-Z then 0-9)
+    reset the whole classifier: loss 8.5 and 0% after an epoch. Rows now follow the characters."""
+    from lpr_ray.models import create_model
+    from lpr_ray.train.checkpoint import init_weights_from
+
+    train(small_cfg(tmp_path))
+    ckpt = tmp_path / "run" / "last.pt"
+    old = torch.load(ckpt, weights_only=False)
+    reordered = tuple(sorted(US.characters, key=lambda c: (c.isdigit(), c))) + ("O",)
+    model = create_model(old["arch"], len(reordered) + 1)
+    fresh = init_weights_from(model, ckpt, reordered)
+    assert fresh == ["classifier rows of the new characters ['O']"]
+    reference = create_model(old["arch"], US.num_classes)
+    reference.load_state_dict(old["model"])
+    x = torch.rand(2, 3, 48, 96)
+    with torch.no_grad():
+        a, b = reference.eval()(x), model.eval()(x)  # [N, classes, T]
+    for i, c in enumerate(reordered[:-1]):
+        assert torch.allclose(b[..., i], a[..., US.characters.index(c)]), c
+    assert torch.allclose(b[..., -1], a[..., -1])  # the blank
+
+
 def test_tao_training_data(tmp_path):
     root = tmp_path / "tao"
     write_tao(root, 6)

@@ -24,7 +24,7 @@ class Summary:
     correct: int
     seconds: float
     model: str = ""
-    backend: str = ""
+    backend: str | None = None  # what the recogniser actors ran; None when nothing was processed
     low_confidence: list[dict] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     distinct_uris: int = 0

@@ -58,15 +58,18 @@ def load_model_from_checkpoint(path: str | os.PathLike):
 
 
 def init_weights_from(model, path: str | os.PathLike, characters: tuple[str, ...]) -> list[str]:
-    """Fine-tuning: copy every weight whose name and shape match; returns the skipped names.
+    """Fine-tuning: copy every weight whose name and shape match; returns what starts fresh.
 
-    When the characters differ (another dictionary), the classifier rows cannot be reused
-    and are left freshly initialised. A checkpoint of a narrower architecture with the same
-    layers (lprnet_small -> lprnet_medium or lprnet_small_ctx) is grown into the model (`lpr_ray.train.grow`).
+    When the characters differ (another order, or characters added or removed), each class
+    row of the classifier is copied from the checkpoint's row for the same character (the
+    blank from its blank); only characters the checkpoint never had start fresh. A checkpoint
+    of a narrower architecture with the same layers (lprnet_small -> lprnet_medium or
+    lprnet_small_ctx) is grown into the model (`lpr_ray.train.grow`).
     """
     ckpt = load_checkpoint(path)
     src = ckpt["model"]
-    same_chars = tuple(ckpt.get("characters", ())) == tuple(characters)
+    old_chars = tuple(ckpt.get("characters", ()))
+    same_chars = old_chars == tuple(characters)
     own = model.state_dict()
     if ckpt["arch"] != getattr(model, "arch", ckpt["arch"]):
         from lpr_ray.train.grow import can_grow, grow_state
@@ -84,10 +87,32 @@ def init_weights_from(model, path: str | os.PathLike, characters: tuple[str, ...
     for k, v in own.items():
         if k in src and src[k].shape == v.shape and (same_chars or not _is_classifier(k)):
             load[k] = src[k]
+        elif _is_classifier(k) and k in src and old_chars and _class_rows_match(src[k], v, old_chars, characters):
+            load[k] = _remap_classes(src[k], v, old_chars, characters)
         else:
             skipped.append(k)
+    new_chars = [c for c in characters if c not in old_chars]
+    if not same_chars and old_chars and new_chars and any(_is_classifier(k) for k in load):
+        skipped.append(f"classifier rows of the new characters {new_chars}")
     model.load_state_dict(load, strict=False)
     return skipped
+
+
+def _class_rows_match(src, own, old_chars: tuple[str, ...], chars: tuple[str, ...]) -> bool:
+    """The tensors hold one row per class (characters + blank), with the same row shape."""
+    return (src.dim() >= 1 and own.dim() >= 1 and src.shape[0] == len(old_chars) + 1
+            and own.shape[0] == len(chars) + 1 and src.shape[1:] == own.shape[1:])
+
+
+def _remap_classes(src, own, old_chars: tuple[str, ...], chars: tuple[str, ...]):
+    """own's fresh rows, with each character's (and the blank's) row taken from src."""
+    out = own.detach().clone()
+    index = {c: i for i, c in enumerate(old_chars)}
+    for i, c in enumerate(chars):
+        if c in index:
+            out[i] = src[index[c]]
+    out[len(chars)] = src[len(old_chars)]  # the blank is the last class in both
+    return out
 
 
 def _is_classifier(name: str) -> bool:
