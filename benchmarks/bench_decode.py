@@ -15,11 +15,13 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
+from common import git_commit
+
+from lpr_ray.cli.args import non_negative_int, positive_float, positive_int
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "us_real_val"
 
@@ -35,9 +37,9 @@ def rate(fn, items: int, seconds: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
-    ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--threads", type=int, default=0, help="ORT threads (0: all cores)")
+    ap.add_argument("--seconds", type=positive_float, default=3.0, help="time per measurement")
+    ap.add_argument("--batch-size", type=positive_int, default=128)
+    ap.add_argument("--threads", type=non_negative_int, default=0, help="ORT threads (0: all cores)")
     args = ap.parse_args()
 
     from lpr_ray.backends import BackendOptions, load_backend
@@ -93,7 +95,7 @@ def main() -> None:
                      "model+grammar / model+greedy": round(best["model+grammar"] / best["model+greedy"], 3),
                      "zoom3 / model+greedy": round(best["model+greedy+zoom3"] / best["model+greedy"], 3)})
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = git_commit()
     print(f"# bench_decode: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"commit {commit}, batch {b}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print("| set | plates | greedy decode | grammar decode | model + greedy | model + grammar | ratio "

@@ -29,12 +29,16 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from common import git_commit
+
+from lpr_ray.cli.args import non_negative_int, positive_float, positive_int, positive_int_list
 
 
 def timed_rate(step, n_per_step: int, seconds: float, sync=lambda: None) -> float:
@@ -229,12 +233,12 @@ def _run_end_to_end(rec, uris: list[str], batches: list[list[str]], workers: int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--batch-sizes", default="128,256,512,1024,2048,4096")
-    ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    ap.add_argument("--batch-sizes", type=positive_int_list, default="128,256,512,1024,2048,4096")
+    ap.add_argument("--seconds", type=positive_float, default=2.0, help="time per measurement")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--val-tao", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "us_real_val"))
-    ap.add_argument("--e2e-copies", type=int, default=100, help="copies of the TAO folder's images (0: skip)")
-    ap.add_argument("--e2e-workers", type=int, default=max(1, (os.cpu_count() or 2) - 2))
+    ap.add_argument("--e2e-copies", type=non_negative_int, default=100, help="copies of the TAO folder's images (0: skip)")
+    ap.add_argument("--e2e-workers", type=positive_int, default=max(1, (os.cpu_count() or 2) - 2))
     ap.add_argument("--parts", default="throughput,agreement,end_to_end", help="which measurements, comma-separated")
     ap.add_argument("--json", help="write every number here")
     ap.add_argument("--commit", help="the commit measured (default: git rev-parse HEAD)")
@@ -244,9 +248,14 @@ def main() -> None:
 
     from lpr_ray.model import resolve_model
 
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        # Every part would fail (or quietly measure the CPU): say why once, and fail.
+        sys.exit(f"bench_gpu: torch {torch.__version__} sees no CUDA GPU (--device {args.device}); "
+                 "run this on the GPU machine, or give --device cpu to try the script itself")
+
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": args.commit or subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "commit": args.commit or git_commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
         "torch": torch.__version__,
@@ -256,7 +265,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lpr-benchgpu-"))
     parts = {
         "throughput": lambda: throughput_rows(
-            folders, [int(b) for b in args.batch_sizes.split(",")], ("fp16", "fp32"), args.device, args.seconds
+            folders, args.batch_sizes, ("fp16", "fp32"), args.device, args.seconds
         ),
         "agreement": lambda: agreement(folders[next(iter(folders))], args.val_tao, args.device),
         "end_to_end": lambda: end_to_end(args.val_tao, args.e2e_copies, args.e2e_workers, args.device, work)
@@ -285,6 +294,9 @@ def main() -> None:
     if torch.cuda.is_available():
         print(subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv"],
                              capture_output=True, text=True).stdout)
+    failed = [k for k in wanted if isinstance(result.get(k), dict) and "error" in result[k]]
+    if failed:
+        sys.exit(f"bench_gpu: {', '.join(failed)} failed (see above); the other parts' numbers are kept")
 
 
 if __name__ == "__main__":

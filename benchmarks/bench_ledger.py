@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from lpr_ray.cli.args import positive_int
 from lpr_ray.pipeline.ledger import anti_join, ledger_rows, read_ledger  # noqa: E402
 
 MODEL = "us_lprnet_small@0123456789ab"
@@ -89,11 +90,15 @@ def bench(n: int, work: str) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--sizes", type=positive_int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--work", default=None, help="scratch folder (default: a temp dir)")
     args = ap.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="bench-ledger-")
-    rows = [bench(n, work) for n in sorted(args.sizes)]
+    try:
+        rows = [bench(n, work) for n in sorted(args.sizes)]
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; pyarrow {pa.__version__}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"bench {hashlib.sha256(open(__file__, 'rb').read()).hexdigest()[:8]}")
@@ -102,8 +107,6 @@ def main() -> int:
     for r in rows:
         print(f"| {r['n']:,} | {r['files']} | {r['ledger_mb']:.0f} | {r['bytes_per_object']:.1f} | {r['read_s']:.2f} | "
               f"{r['join_s']:.2f} | {r['new']:,} | {r['arrow_mb']:.0f} | {r['peak_rss_gb']:.2f} |")
-    if args.work is None:
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

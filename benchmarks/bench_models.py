@@ -15,12 +15,14 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from common import git_commit
+
+from lpr_ray.cli.args import non_negative_int, positive_float, positive_int_list
 
 
 def throughput(backend, batch: np.ndarray, seconds: float) -> float:
@@ -34,9 +36,9 @@ def throughput(backend, batch: np.ndarray, seconds: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--batch-sizes", default="1,8,32,128,256")
-    ap.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
-    ap.add_argument("--threads", type=int, default=0, help="ORT threads (0: all cores)")
+    ap.add_argument("--batch-sizes", type=positive_int_list, default="1,8,32,128,256")
+    ap.add_argument("--seconds", type=positive_float, default=3.0, help="time per measurement")
+    ap.add_argument("--threads", type=non_negative_int, default=0, help="ORT threads (0: all cores)")
     ap.add_argument("--model", action="append", default=None,
                     help="ONNX model folder, repeatable (default: the shipped model)")
     args = ap.parse_args()
@@ -48,30 +50,33 @@ def main() -> None:
     from lpr_ray.models import create_model
     from lpr_ray.models.flops import count_flops, count_params
 
-    work = Path(tempfile.mkdtemp(prefix="lpr-benchm-"))
     specs, archs = {}, {}
     for folder in args.model or [None]:
         spec = resolve_model(folder)
         # The exported model's config.json says which architecture it is.
         arch = json.loads((Path(spec.onnx_path).parent / "config.json").read_text())["arch"]
-        specs[f"{arch} ({spec.name})"] = spec
-        archs[f"{arch} ({spec.name})"] = arch
-    b18 = work / "baseline18.onnx"
-    export_onnx(create_model("baseline18", US.num_classes), b18)
-    specs["baseline18 (NVIDIA arch)"] = ModelSpec(str(b18), US, "baseline18", file_sha256(str(b18)))
-    archs["baseline18 (NVIDIA arch)"] = "baseline18"
+        key = f"{arch} ({spec.name})"
+        if key in specs:  # two folders of the same name: tell them apart by path
+            key = f"{arch} ({folder})"
+        specs[key], archs[key] = spec, arch
+    rows = {}
+    sizes = args.batch_sizes
+    with tempfile.TemporaryDirectory(prefix="lpr-benchm-") as work:
+        b18 = Path(work) / "baseline18.onnx"
+        export_onnx(create_model("baseline18", US.num_classes), b18)
+        specs["baseline18 (NVIDIA arch)"] = ModelSpec(str(b18), US, "baseline18", file_sha256(str(b18)))
+        archs["baseline18 (NVIDIA arch)"] = "baseline18"
+        rng = np.random.default_rng(0)
+        for name, spec in specs.items():
+            backend = load_backend("onnxruntime", spec, BackendOptions(threads=args.threads))
+            rows[name] = [
+                throughput(backend, rng.integers(0, 256, (bs, 48, 96, 3), dtype=np.uint8), args.seconds)
+                for bs in sizes
+            ]
+            del backend  # the session holds the ONNX file's memory; the folder goes next
     gflops = {k: count_flops(create_model(a, US.num_classes)) / 1e9 for k, a in archs.items()}
     params = {k: count_params(create_model(a, US.num_classes)) / 1e6 for k, a in archs.items()}
-    sizes = [int(s) for s in args.batch_sizes.split(",")]
-    rng = np.random.default_rng(0)
-    rows = {}
-    for name, spec in specs.items():
-        backend = load_backend("onnxruntime", spec, BackendOptions(threads=args.threads))
-        rows[name] = [
-            throughput(backend, rng.integers(0, 256, (bs, 48, 96, 3), dtype=np.uint8), args.seconds)
-            for bs in sizes
-        ]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = git_commit()
     print(f"\nmachine: {platform.node()}, {os.cpu_count()} CPUs; commit {commit}; "
           f"onnxruntime CPU, threads={args.threads or 'all'}\n")
     head = " | ".join(f"bs {s:>4}" for s in sizes)

@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from common import git_commit
+
+from lpr_ray.cli.args import positive_int
 
 
 def plain_loop(uris: list[str], backend, characters, batch_size: int) -> int:
@@ -55,26 +57,31 @@ def cpu_seconds(pid: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=4000)
+    ap.add_argument("--count", type=positive_int, default=4000)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--repeat", type=int, default=3, help="repetitions of the model-only and loop timings")
+    ap.add_argument("--batch-size", type=positive_int, default=128)
+    ap.add_argument("--repeat", type=positive_int, default=3, help="repetitions of the model-only and loop timings")
     args = ap.parse_args()
 
+    from lpr_ray.model import resolve_model
+
+    spec = resolve_model(args.model)
+    cpus = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="lpr-bench-") as tmp:
+        measure(args, spec, cpus, Path(tmp))
+
+
+def measure(args, spec, cpus: int, work: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from lpr_ray.backends import BackendOptions, load_backend
     from lpr_ray.dataset import list_tao, load_tao_arrays
     from lpr_ray.local.s3server import LocalS3
-    from lpr_ray.model import resolve_model
     from lpr_ray.pipeline.config import RunConfig
     from lpr_ray.pipeline.job import connect_ray, run_job
     from lpr_ray.synth import write_dataset
 
-    spec = resolve_model(args.model)
-    cpus = os.cpu_count() or 1
-    work = Path(tempfile.mkdtemp(prefix="lpr-bench-"))
     data = work / "crops"
     write_dataset(str(data), args.count, seed=7)
     images, _, _ = load_tao_arrays(str(data), spec.charset)
@@ -126,14 +133,15 @@ def main() -> None:
         for i in range(max(2, args.repeat)):
             c = cpu_seconds(weed)
             summary = run_job(
-                RunConfig(input="s3://bench/manifest.parquet", output=f"s3://bench/out{i}", model=args.model)
+                RunConfig(input="s3://bench/manifest.parquet", output=f"s3://bench/out{i}", model=args.model,
+                          batch_size=args.batch_size)
             )
             runs.append(summary.plates_per_second)
             server_cpu["Ray job"] = (cpu_seconds(weed) - c) / summary.rows * 1000
             print(f"Ray job run {i}: {summary.plates_per_second:.0f} plates/s, timings {summary.timings}")
         results["Ray job (S3 -> Parquet in S3)"] = max(runs)
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = git_commit()
     loop = results["plain loop (S3 read + decode + infer)"]
     print(f"\nmachine: {platform.node()} {platform.processor() or platform.machine()}, {cpus} CPUs; "
           f"commit {commit}; model {spec.tag}; {args.count} crops; batch {args.batch_size}\n")

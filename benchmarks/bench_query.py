@@ -19,7 +19,7 @@ import json
 import os
 import platform
 import shutil
-import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,6 +29,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from common import git_commit
+
+from lpr_ray.cli.args import positive_int
 
 ALPHABET = np.frombuffer(b"0123456789ABCDEFGHIJKLMNPQRSTUVWXYZ", dtype=np.uint8)  # no O
 PLATE_LEN = 7
@@ -130,14 +133,6 @@ def generate(root: Path, rows: int, seed: int = 0) -> None:
     (root / "_bench.json").write_text(json.dumps({"rows": rows, "seed": seed}))
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _cpu() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -150,9 +145,9 @@ def _cpu() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=20_000_000)
+    ap.add_argument("--rows", type=positive_int, default=20_000_000)
     ap.add_argument("--root", default=None, help="where to generate the results (default: a temp dir)")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=positive_int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the generated root")
     ap.add_argument("--write-md", default=None, metavar="FILE", help="write the table into FILE's Query section")
     ap.add_argument("--s3", action="store_true", help="also time the queries on a local S3 server (uploads the root)")
@@ -167,6 +162,11 @@ def main() -> None:
         root = Path(tmp) / "results"
     try:
         meta = root / "_bench.json"
+        if root.exists() and any(root.iterdir()) and not meta.exists():
+            # Only a folder this benchmark generated may be regenerated: --root pointed at
+            # real results would otherwise be deleted.
+            sys.exit(f"bench_query: --root {root} is not empty and was not made by this benchmark "
+                     "(no _bench.json): give an empty or new folder")
         if meta.exists() and json.loads(meta.read_text()).get("rows") == args.rows:
             print(f"reusing {root} ({args.rows:,} rows)")
         else:
@@ -187,7 +187,7 @@ def main() -> None:
 
         env = (
             f"Machine: {_cpu()}, {os.cpu_count()} cores ({platform.system()} {platform.release()}); "
-            f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {_git_commit()}; "
+            f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {git_commit()}; "
             f"duckdb {duckdb.__version__}, pyarrow {pyarrow.__version__}."
         )
         md = []
@@ -204,7 +204,7 @@ def main() -> None:
             ]
         print()
         print(env)
-        print("\n".join(md))
+        print("\n".join(md + ([args.note] if args.note else [])))
         if args.write_md:
             section = "\n".join(
                 [

@@ -13,11 +13,13 @@ import os
 import tempfile
 import time
 
+from lpr_ray.cli.args import positive_int
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=2000, help="plates per measurement")
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--n", type=positive_int, default=2000, help="plates per measurement")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="best of this many runs")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})

@@ -7,6 +7,7 @@
 # cp312 wheel (and jsonschema, jsonschema-specifications, referencing, rpds-py) in .whl/ and
 # they are installed into /tmp/site first (BENCHMARKS.md "The Ray job on the GPU node").
 set -u
+case "${1:-}" in -h|--help) sed -n '2,8p' "$0" | cut -c3-; exit 0;; esac
 val=${1:?TAO folder}
 copies=${2:?copies}
 out=${3:?output folder}
@@ -17,6 +18,9 @@ if compgen -G ".whl/*.whl" > /dev/null; then
 fi
 export PYTHONPATH=$PWD:${PYTHONPATH:-} PYTHONUNBUFFERED=1
 python3 -c "import ray; print('ray', ray.__version__)" || exit 1
+python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" || {
+  echo "run_gpu_ray_job.sh: torch sees no CUDA GPU here: --backend auto would measure the CPU" >&2; exit 3; }
+status=0
 files=$(mktemp -d /tmp/lpr-e2e-XXXX)
 python3 - "$val/images" "$files" "$copies" <<'PY'
 import os, sys
@@ -32,7 +36,13 @@ for b in auto auto onnxruntime; do
   i=$((i+1))
   python3 -m lpr_ray.cli.main run --input "$files" --output "$files-out-$i" --backend $b --json \
     > "$out/run_${i}_$b.json" 2> "$out/run_${i}_$b.err"
-  echo "run $i ($b): exit $?"
+  rc=$?
+  echo "run $i ($b): exit $rc"
+  [ $rc -eq 0 ] || status=1
   python3 -c "import json, sys; s = json.load(open(sys.argv[1])); print({k: s.get(k) for k in ('rows', 'by_status', 'backend', 'timings', 'cluster', 'plates_per_second')})" "$out/run_${i}_$b.json"
+  if [ "$b" = auto ] && grep -q '"backend": "onnxruntime' "$out/run_${i}_$b.json"; then
+    echo "run $i: --backend auto ran on ONNX Runtime (CPU), not the GPU" >&2; status=1
+  fi
 done
 rm -rf "$files" "$files"-out-*
+exit $status

@@ -75,7 +75,8 @@ class Report:
         for b in self.reliability:
             if b.count:
                 lines.append(
-                    f"  [{b.low:.1f}, {b.high:.1f})  {b.count:6d}  {b.mean_confidence:.3f}  {b.accuracy:.2%}"
+                    f"  [{b.low:.1f}, {b.high:.1f}{']' if b.high >= 1.0 else ')'}  {b.count:6d}  "
+                    f"{b.mean_confidence:.3f}  {b.accuracy:.2%}"
                 )
         if self.by_width:
             lines += ["", "accuracy by source crop width (px) -> plates, accuracy"]

@@ -42,6 +42,14 @@ non_negative_float = _checked(_float, lambda v: v >= 0, "a finite number >= 0")
 probability = _checked(_float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
 
 
+def positive_int_list(text: str) -> list[int]:
+    """"1,8,32": batch sizes and the like, each a whole number >= 1."""
+    try:
+        return [positive_int(part.strip()) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers >= 1, got {text!r}") from None
+
+
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows "(default: X)" only where it tells something: not for None or False defaults,
     and not where the help already says its default in words."""

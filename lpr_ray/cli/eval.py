@@ -17,11 +17,18 @@ def execute(args: argparse.Namespace) -> int:
         args.dataset, args.model, args.characters, args.backend, args.batch_size, args.threads, args.decode,
         args.tta,
     )
+    wrong = [(r, lab, u) for r, lab, u in zip(ev.reads, ev.labels, ev.uris, strict=True) if r.plate != lab]
     if args.json:
-        print(json.dumps({
+        out = {
             "model": ev.model.tag, "dataset": args.dataset, "decode": ev.decode, "tta": ev.tta,
             "skipped": ev.skipped, **asdict(ev.report),
-        }, indent=2))
+        }
+        if args.show_errors:
+            out["misreads"] = [
+                {"label": lab, "read": r.plate, "confidence": r.confidence, "uri": u}
+                for r, lab, u in wrong[: args.show_errors]
+            ]
+        print(json.dumps(out, indent=2))
     else:
         print(f"model {ev.model.tag} on {args.dataset} ({ev.decode} decoding{'' if ev.tta == 'off' else f', {ev.tta} views'})")
         if ev.skipped:
@@ -30,7 +37,6 @@ def execute(args: argparse.Namespace) -> int:
             print(f"{sum(ev.skipped.values())} images left out (not counted below): {counts_text(ev.skipped)}")
         print(ev.report.format())
         if args.show_errors:
-            wrong = [(r, lab, u) for r, lab, u in zip(ev.reads, ev.labels, ev.uris, strict=True) if r.plate != lab]
             print(f"\nmisreads ({len(wrong)}):")
             for r, lab, u in wrong[: args.show_errors]:
                 print(f"  {lab:>10} read {r.plate!r:>12} conf {r.confidence:.3f}  {u}")
@@ -57,6 +63,6 @@ def register(sub) -> None:
         "choose letters vs digits (needs a model with a softmax output, as `lpr-ray export` writes)",
     )
     p.add_argument("--tta", choices=TTAS, default="off", help=TTA_HELP)
-    p.add_argument("--show-errors", type=non_negative_int, default=0, metavar="N", help="list up to N misreads")
+    p.add_argument("--show-errors", type=non_negative_int, default=0, metavar="N", help="list up to N misreads (with --json: as \"misreads\")")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=execute)

@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from lpr_ray.cli.args import non_negative_int
 from lpr_ray.errors import LprRayError, require
 from lpr_ray.train import data as tdata
 from lpr_ray.train.checkpoint import load_checkpoint, save_atomic
@@ -140,8 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("checkpoints", nargs="+", help="checkpoints of one architecture (e.g. RUN/epochs/e*.pt)")
     p.add_argument("--out", required=True, help="where to write the averaged checkpoint")
-    p.add_argument("--bn-plates", type=int, default=4096, help="training plates to re-measure BatchNorm on (0: average the statistics too)")
-    p.add_argument("--val-synthetic", type=int, default=2000, help="held-out synthetic plates to validate on (the runs' own set)")
+    p.add_argument("--bn-plates", type=non_negative_int, default=4096, help="training plates to re-measure BatchNorm on (0: average the statistics too)")
+    p.add_argument("--val-synthetic", type=non_negative_int, default=2000, help="held-out synthetic plates to validate on (the runs' own set)")
     p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on (never used to choose)")
     return p
 

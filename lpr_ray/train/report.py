@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from lpr_ray.backends import BackendOptions, load_backend
+from lpr_ray.cli.args import non_negative_int, positive_float, positive_int_list
 from lpr_ray.metrics import edit_distance
 from lpr_ray.model import resolve_model
 from lpr_ray.reading import DECODES, TTAS, check_decode, read_batch
@@ -75,11 +76,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True)
     p.add_argument("--val-tao", default=None)
-    p.add_argument("--synthetic", type=int, default=2000)
+    p.add_argument("--synthetic", type=non_negative_int, default=2000)
     p.add_argument("--synthetic-seed", type=int, default=DEFAULT_VAL_SEED)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch-sizes", default="1,32,128,256")
-    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--threads", type=non_negative_int, default=2)
+    p.add_argument("--batch-sizes", type=lambda t: positive_int_list(t) if t.strip() else [], default="1,32,128,256",
+                   help="batch sizes to time ONNX Runtime at (empty: no speed measurement)")
+    p.add_argument("--seconds", type=positive_float, default=3.0)
     p.add_argument("--json", default=None)
     p.add_argument("--decode", choices=DECODES, default="greedy", help="how reads are decoded (lpr_ray.reading)")
     p.add_argument("--tta", choices=TTAS, default="off", help="test-time views (lpr_ray.tta)")
@@ -104,8 +106,7 @@ def main(argv=None) -> int:
         result["synthetic"] = {"seed": args.synthetic_seed, **accuracy(reads, labels)}
         result["synthetic_errors"] = errors(reads, labels, limit=30)
     if args.batch_sizes:
-        sizes = tuple(int(b) for b in args.batch_sizes.split(","))
-        result["ort_plates_per_s"] = {"threads": args.threads, **throughput(spec, sizes, args.threads, args.seconds)}
+        result["ort_plates_per_s"] = {"threads": args.threads, **throughput(spec, tuple(args.batch_sizes), args.threads, args.seconds)}
     text = json.dumps(result, indent=2)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

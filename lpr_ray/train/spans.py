@@ -5,7 +5,8 @@ the same model shows whether the generator cuts plates the way real detectors do
 
     python -m lpr_ray.train.spans [--model DIR] [--val-tao URI] [--synthetic N] [--synthetic-seed S]
 
-Needs only ONNX Runtime (the contract's best-class output), no labels: any crops will do.
+Needs only ONNX Runtime (the contract's best-class output). Labels are not compared, but
+--val-tao is read as a TAO dataset: its images need label files to be read at all.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 
 import numpy as np
 
+from lpr_ray.cli.args import non_negative_int
 from lpr_ray.decode import emitted_mask
 
 QUANTILES = (10, 25, 50, 75, 90)
@@ -56,10 +58,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None, help="ONNX model folder (default: the shipped model)")
     p.add_argument("--val-tao", default=None, help="TAO dataset of real crops")
-    p.add_argument("--synthetic", type=int, default=2000, help="synthetic plates to render (0: none)")
+    p.add_argument("--synthetic", type=non_negative_int, default=2000, help="synthetic plates to render (0: none)")
     p.add_argument("--synthetic-seed", type=int, default=555)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=non_negative_int, default=2)
     args = p.parse_args(argv)
+    if not args.val_tao and not args.synthetic:
+        p.error("nothing to measure: give --val-tao, or --synthetic N above 0")
 
     from lpr_ray.backends import BackendOptions, load_backend
     from lpr_ray.model import resolve_model
