@@ -217,8 +217,9 @@ def _export(model, ckpt, checkpoint, out: Path, val_tao, val_synthetic, opset, i
         temperature, calibration = _calibrate(model, charset, calibration_synthetic, config)
     temperature = float(temperature)
     # Every file is made and checked in a temporary folder inside `out`, then moved into place
-    # (same filesystem: each move is atomic), the ONNX file last. Exporting over a model
-    # folder that a job reads never leaves it half old, half new after a failure.
+    # (same filesystem: each move is atomic), the ONNX file last: a failure while exporting
+    # leaves the previous model whole. Only the moves themselves, microseconds apart, are not
+    # one atomic step.
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         staged = Path(tmp)
         try:
@@ -256,10 +257,9 @@ def _export(model, ckpt, checkpoint, out: Path, val_tao, val_synthetic, opset, i
 
             save_weights_only(checkpoint, staged / "model.pt")
             names.append("model.pt")
+        if not include_checkpoint:  # a previous model's would be taken for this one's by --init-from
+            (out / "model.pt").unlink(missing_ok=True)
         for name in [*names, "model.onnx"]:
-            if name == "model.onnx" and not include_checkpoint:
-                # A previous model's checkpoint would be taken for this model's by --init-from.
-                (out / "model.pt").unlink(missing_ok=True)
             os.replace(staged / name, out / name)
     return info
 

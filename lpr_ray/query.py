@@ -81,6 +81,8 @@ def _check_root(root: str) -> None:
     """A root with no commits yet is an empty result; a root that does not exist is a typo."""
     from pyarrow.fs import FileSelector, FileType
 
+    from lpr_ray.results import COMMITS_DIR, DATA_DIR
+
     fs, base = _resolve(root)
     kind = fs.get_file_info(base).type
     if kind == FileType.NotFound:
@@ -88,7 +90,7 @@ def _check_root(root: str) -> None:
     if kind == FileType.File:
         raise LprRayError(f"results root {root} is a file: expected the --output folder of an `lpr-ray run`")
     names = {i.base_name for i in fs.get_file_info(FileSelector(base, allow_not_found=True))}
-    if names and not names & {"_commits", "_runs", "data", "_ledger"}:
+    if names and not names & {COMMITS_DIR, DATA_DIR, "_runs", "_ledger"}:
         # An input folder, a typo for a sibling: 0 rows would read as "nothing recognised yet".
         shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
         raise LprRayError(

@@ -435,7 +435,11 @@ def _number(v) -> str:
 def write_report(results: str | Results, out: str, *, lowest: int = 20) -> ReportData:
     """Collect the statistics of RESULTS and write the HTML page to OUT (a local path)."""
     data = collect(results, lowest=lowest)
-    page = render(data)
-    with atomic_open(out, "w", encoding="utf-8") as f:
-        f.write(page)
+    write_page(data, out)
     return data
+
+
+def write_page(data: ReportData, out: str) -> None:
+    """The HTML page of `data`, written whole to OUT (a local path) or not at all."""
+    with atomic_open(out, "w", encoding="utf-8") as f:
+        f.write(render(data))

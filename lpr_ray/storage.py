@@ -106,10 +106,11 @@ def is_access_denied(exc: BaseException | str, http_status: int | None = None) -
 def storage_error(what: str, uri: str, exc: BaseException) -> str:
     """One line for a failed storage call: the URI and, when the store refused the credentials,
     where credentials come from (never their values)."""
+    first = (str(exc).splitlines() or [""])[0]
     if is_access_denied(exc):
         return (
-            f"{what} {uri}: access denied ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            f"{what} {uri}: access denied ({type(exc).__name__}: {first[:200]}); "
             "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the "
             "node's role) and their permission on this bucket"
         )
-    return f"{what} {uri}: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+    return f"{what} {uri}: {type(exc).__name__}: {first[:300]}"

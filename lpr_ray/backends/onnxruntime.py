@@ -76,17 +76,14 @@ class OnnxRuntimeBackend:
 
     def infer_probs(self, images: np.ndarray) -> np.ndarray:
         """uint8 [N, 48, 96, 3] RGB -> float32 [N, T, C] every class's probability."""
-        self.require_probs()
-        (probs,) = self.session.run([OUTPUT_SOFTMAX], {INPUT_NAME: to_model_input(images)})
-        return probs.astype(np.float32, copy=False)
-
-    def require_probs(self) -> None:
         if not self.has_probs:
             raise LprRayError(
                 f"model {self.model.onnx_path} has no {OUTPUT_SOFTMAX!r} output (per-class "
                 "probabilities), which --decode grammar needs; models written by `lpr-ray export` "
                 "have it. Use --decode greedy with this model"
             )
+        (probs,) = self.session.run([OUTPUT_SOFTMAX], {INPUT_NAME: to_model_input(images)})
+        return probs.astype(np.float32, copy=False)
 
     def describe(self) -> str:
         return f"onnxruntime CPU fp32, {self.threads or 'all'} thread(s), model {self.model.tag}"

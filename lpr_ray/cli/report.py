@@ -35,14 +35,15 @@ def run(args: argparse.Namespace) -> int:
     from lpr_ray.atomic import check_writable
     from lpr_ray.errors import LprRayError
     from lpr_ray.query import read_errors
-    from lpr_ray.report import write_report
+    from lpr_ray.report import collect, write_page
     from lpr_ray.storage import storage_error
 
     check_writable(args.out)
     try:
-        data = write_report(args.results, args.out, lowest=args.lowest)
+        data = collect(args.results, lowest=args.lowest)
     except read_errors() as exc:  # refused credentials, a missing file: one line, not a traceback
         raise LprRayError(storage_error("cannot make the report from", args.results, exc)) from exc
+    write_page(data, args.out)
     t = data.totals
     print(f"wrote {args.out}: {t['rows']:,} rows from {t['runs']} committed runs")
     return 0

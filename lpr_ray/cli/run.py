@@ -32,7 +32,9 @@ examples:
 """
 
 
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
+def add_run_arguments(p: argparse.ArgumentParser, *, always_incremental: bool = False) -> None:
+    """The options of `lpr-ray run`; always_incremental: for jobs/scheduled_archive.py, where
+    --incremental is implied."""
     p.add_argument("--input", required=True, help="folder, prefix, glob, TAO dataset or manifest URI")
     p.add_argument("--output", required=True, help="folder or prefix for the Parquet rows")
     p.add_argument("--model", default=None, help="ONNX model file or folder (default: the shipped US model)")
@@ -47,8 +49,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-actors", type=positive_int, default=None, help="recogniser actors (default: from the cluster)")
     p.add_argument("--threads-per-actor", type=positive_int, default=None, help="CPU threads per actor (default: CPUs / actors)")
     p.add_argument("--engine-cache", default=None, help="URI where TensorRT engines are cached and shared (see docs/GPU.md)")
-    p.add_argument("--incremental", action="store_true",
-                   help="process only objects not yet in the ledger (new, changed, or new model weights)")
+    p.add_argument("--incremental", action="store_true", default=always_incremental,
+                   help="always on for this entrypoint: only objects not yet in the ledger" if always_incremental
+                   else "process only objects not yet in the ledger (new, changed, or new model weights)")
     p.add_argument("--ledger", default=None, help="where ledger files go (default: OUTPUT/_ledger)")
     p.add_argument("--partition-pattern", default=None,
                    help="regex with named groups (site, camera, date...) searched in each object key; "
@@ -125,14 +128,8 @@ def job_main(prog: str, description: str, argv: list[str] | None = None, *, incr
     parser = argparse.ArgumentParser(
         prog=prog, description=description, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    add_run_arguments(parser)
-    if incremental:
-        for action in parser._actions:
-            if action.dest == "incremental":
-                action.help = "always on for this entrypoint: only objects not yet in the ledger"
+    add_run_arguments(parser, always_incremental=incremental)
     args = parser.parse_args(argv)
-    if incremental:
-        args.incremental = True
     try:
         return execute(args)
     except LprRayError as exc:

@@ -20,7 +20,9 @@ RESUMABLE = ("epochs", "device", "threads", "workers", "log_every", "val_tao", "
 
 
 def _absolute(uri: str | None) -> str | None:
-    return os.path.abspath(uri) if uri and "://" not in uri else uri
+    from lpr_ray.storage import normalize_uri
+
+    return normalize_uri(uri) if uri else uri
 
 
 def device(text: str) -> str:

@@ -130,9 +130,9 @@ def _unique_uris(table: pa.Table) -> pa.Table:
     """First row of each uri: an object is processed (and committed) once per run."""
     idx = pa.table({"uri": table.column("uri"), "_i": pa.array(range(table.num_rows), pa.int64())})
     first = idx.group_by("uri", use_threads=False).aggregate([("_i", "min")]).column("_i_min")
-    # Row numbers in input order; taking `first` unsorted would reorder, sort_indices(first)
-    # would take positions of the group list instead of the rows (it dropped an object).
-    return table.take(pc.take(first, pc.sort_indices(first)))
+    # The first rows' numbers, sorted: input order. (Taking sort_indices(first) took positions
+    # in the group list instead of row numbers, and dropped an object.)
+    return table.take(first.sort())
 
 
 def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_date: str | None = None):
@@ -337,12 +337,10 @@ def _check_model(spec: ModelSpec, decode: str) -> None:
     models): a corrupt file, a broken contract, a characters list of the wrong length or a
     model without the softmax output that --decode grammar needs is then one error line,
     not a failure inside every recogniser actor after Ray has started."""
-    from lpr_ray.backends.base import BackendOptions
-    from lpr_ray.backends.onnxruntime import OnnxRuntimeBackend
+    from lpr_ray.backends import BackendOptions, load_backend
+    from lpr_ray.reading import check_decode
 
-    backend = OnnxRuntimeBackend(spec, BackendOptions(threads=1))
-    if decode == "grammar":
-        backend.require_probs()
+    check_decode(load_backend("onnxruntime", spec, BackendOptions(threads=1)), spec.charset.characters, decode)
 
 
 def run_job(cfg: RunConfig) -> Summary:

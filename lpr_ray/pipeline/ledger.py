@@ -107,15 +107,12 @@ def stat_uris(uris: list[str], threads: int = 16) -> pa.Table:
     if not uris:
         return versions_table([])
     # A manifest may mix schemes (s3://, https://, local paths): one filesystem per scheme.
-    filesystems = {}
-    for uri in uris:
-        scheme = "file" if is_local(uri) else uri.split("://", 1)[0]
-        if scheme not in filesystems:
-            filesystems[scheme] = url_to_fs(uri)[0]
+    filesystems: dict[str, object] = {}
 
     def one(uri: str) -> tuple[str, dict]:
         local = is_local(uri)
-        fs = filesystems["file" if local else uri.split("://", 1)[0]]
+        scheme = "file" if local else uri.split("://", 1)[0]
+        fs = filesystems.get(scheme) or filesystems.setdefault(scheme, url_to_fs(uri)[0])
         path = normalize_uri(uri) if local else fs._strip_protocol(uri)
         try:
             return uri, fs.info(path)
@@ -151,7 +148,7 @@ def _ledger_file(root: str, ref: str):
 
 def same_weights(model: str) -> pc.Expression:
     """Ledger rows of any model tag ("name@hash") with the weights hash of `model`."""
-    name, sep, digest = model.rpartition("@")
+    _, sep, digest = model.rpartition("@")
     if not sep or not digest:
         raise ValueError(f"model tag must be 'name@hash', got {model!r}")
     return pc.ends_with(pc.field("model"), pattern=f"@{digest}")

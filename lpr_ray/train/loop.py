@@ -73,7 +73,6 @@ class Trainer:
         from lpr_ray.models import create_model
 
         self.out = Path(cfg.out)
-        self.out.mkdir(parents=True, exist_ok=True)
         resume_ckpt = None
         if cfg.resume:
             last = self.out / "last.pt"
@@ -149,7 +148,8 @@ class Trainer:
 
             imgs, labs, _ = load_tao_arrays(cfg.val_tao, self.charset)
             self.val_sets["tao"] = (imgs, labs)
-        # Only once the data has loaded: a run refused for bad data leaves no config behind.
+        # Only once the data has loaded: a run refused before it starts leaves no folder behind.
+        self.out.mkdir(parents=True, exist_ok=True)
         with atomic_open(self.out / "config.json", "w", encoding="utf-8") as f:
             f.write(cfg.to_json())
 
@@ -317,15 +317,7 @@ def _tao_charset(uri: str) -> Charset | None:
 
 
 def train(cfg: TrainConfig) -> dict:
-    created = not Path(cfg.out).exists()
-    try:
-        trainer = Trainer(cfg)
-    except BaseException:
-        # A run refused before it started (bad data, architecture, checkpoint) leaves no
-        # empty folder behind that looks like a run.
-        if created and Path(cfg.out).is_dir() and not any(Path(cfg.out).iterdir()):
-            Path(cfg.out).rmdir()
-        raise
+    trainer = Trainer(cfg)
     try:
         with _stop_on_term():
             return trainer.run()
