@@ -165,11 +165,10 @@ class Results:
     def _register_arrow(self, files: list[str] | None, data_dir: str) -> None:
         import pyarrow.dataset as pads
 
-        from lpr_ray.pipeline.rows import SCHEMA
-        from lpr_ray.results import RUN_DATE
+        from lpr_ray.results import empty_results
 
         if files is None:  # nothing committed yet: an empty view with the row schema and run_date
-            self.dataset = pads.dataset(pa.schema([*SCHEMA, (RUN_DATE, pa.string())]).empty_table())
+            self.dataset = pads.dataset(empty_results())
         else:
             fs, _ = _resolve(self.root)
             keys = list(dict.fromkeys(k for f in files for k in _hive_keys(f, data_dir)))

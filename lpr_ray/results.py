@@ -61,6 +61,13 @@ def committed_files(root: str) -> list[str]:
     return [join(root, rel) for rec in commit_records(root) for rel in rec["files"]]
 
 
+def empty_results() -> pa.Table:
+    """The rows of a root with nothing committed yet: the row schema and run_date."""
+    from lpr_ray.pipeline.rows import SCHEMA
+
+    return pa.schema([*SCHEMA, *_partition_schema([])]).empty_table()
+
+
 def _partition_schema(rel_paths: list[str]) -> pa.Schema:
     """run_date (every run writes it, so it is there even before the first commit), then the
     keys of the runs' --partition-pattern groups in the order first seen."""
@@ -83,9 +90,7 @@ def read_results(root: str, columns: list[str] | None = None, filter=None) -> pa
     rels = [rel for rec in commit_records(root) for rel in rec["files"]]
     part_schema = _partition_schema(rels)
     if not rels:
-        from lpr_ray.pipeline.rows import SCHEMA
-
-        empty = pa.schema([*SCHEMA, *part_schema]).empty_table()
+        empty = empty_results()
         return empty.select(columns) if columns is not None else empty
     dataset = pads.dataset(
         [f"{base}/{rel}" for rel in rels],
