@@ -15,6 +15,7 @@ require("torch", "train")
 
 from lpr_ray.models.baseline18 import Baseline18  # noqa: E402
 from lpr_ray.models.lprnet_small import LPRNetMedium, LPRNetSmall, LPRNetSmallCtx  # noqa: E402
+from lpr_ray.models.ppocr_v4 import PPOCRv4Rec  # noqa: E402
 
 DEFAULT_ARCH = "lprnet_small"
 TIME_STEPS = 24
@@ -24,7 +25,11 @@ ARCHITECTURES: dict[str, Callable[..., object]] = {
     "lprnet_medium": LPRNetMedium,
     "lprnet_small_ctx": LPRNetSmallCtx,
     "baseline18": Baseline18,
+    "ppocr_v4": PPOCRv4Rec,
 }
+# Architectures whose fresh weights come from a pretrained model (lpr_ray.models.pretrained)
+# rather than a random initialisation.
+PRETRAINED = ("ppocr_v4",)
 
 
 def create_model(name: str, num_classes: int, **kwargs):
@@ -36,4 +41,7 @@ def create_model(name: str, num_classes: int, **kwargs):
     return ARCHITECTURES[name](num_classes, **kwargs)
 
 
-__all__ = ["ARCHITECTURES", "DEFAULT_ARCH", "TIME_STEPS", "Baseline18", "LPRNetMedium", "LPRNetSmall", "LPRNetSmallCtx", "create_model"]
+__all__ = [
+    "ARCHITECTURES", "DEFAULT_ARCH", "PRETRAINED", "TIME_STEPS", "Baseline18", "LPRNetMedium", "LPRNetSmall",
+    "LPRNetSmallCtx", "PPOCRv4Rec", "create_model",
+]
