@@ -1,6 +1,6 @@
 """Speed of the synthetic plate generator on one core.
 
-    .venv/bin/python benchmarks/bench_synth.py [--n 2000]
+    .venv/bin/python benchmarks/bench_synth.py [--n 2000] [--region us|cn|both]
 
 Prints plates/s for render_batch (model inputs, what training uses) and for
 write_dataset with one worker (files on disk). Pinned to one CPU when the OS allows.
@@ -20,24 +20,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=positive_int, default=2000, help="plates per measurement")
     parser.add_argument("--repeats", type=positive_int, default=3, help="best of this many runs")
+    parser.add_argument("--region", choices=("us", "cn", "both"), default="both", help="which generator(s)")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
     from lpr_ray.synth import render_batch, write_dataset
 
-    render_batch(0, 50)  # rasterise the fonts once
     rows = []
-    runs = [_timed(lambda s=s: render_batch(s, args.n)) for s in range(1, args.repeats + 1)]
-    rows.append(("render_batch (uint8 48x96 + labels)", args.n, *map(min, zip(*runs, strict=True))))
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = [
-            _timed(lambda s=s: write_dataset(os.path.join(tmp, f"d{s}"), args.n, seed=s))
-            for s in range(1, args.repeats + 1)
-        ]
-    rows.append(
-        ("write_dataset (workers=1, JPEG/PNG files)", args.n, *map(min, zip(*runs, strict=True)))
-    )
+    for region in ("us", "cn") if args.region == "both" else (args.region,):
+        render_batch(0, 50, region)  # rasterise the fonts once
+        runs = [_timed(lambda s=s, g=region: render_batch(s, args.n, g)) for s in range(1, args.repeats + 1)]
+        rows.append((f"{region}: render_batch (uint8 48x96 + labels)", args.n, *map(min, zip(*runs, strict=True))))
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = [
+                _timed(lambda s=s, g=region: write_dataset(os.path.join(tmp, f"d{s}"), args.n, seed=s, region=g))
+                for s in range(1, args.repeats + 1)
+            ]
+        rows.append(
+            (f"{region}: write_dataset (workers=1, files)", args.n, *map(min, zip(*runs, strict=True)))
+        )
 
     print(
         f"{'what':44} {'plates':>7} {'wall s':>7} {'plates/s':>9} {'CPU s':>6} {'plates/CPU-s':>13}"

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from lpr_ray.errors import LprRayError
 
 US_CHARACTERS: tuple[str, ...] = tuple("0123456789ABCDEFGHIJKLMNPQRSTUVWXYZ")
+# NVIDIA's Chinese dictionary in DeepStream's dict_ch.txt order (the order matters for its
+# ch_lprnet model): the 31 provinces, 警 (police), 学 (learner), A-Z without I and O, 0-9.
+CN_PROVINCES = "皖沪津渝冀晋蒙辽吉黑苏浙京闽赣鲁豫鄂湘粤桂琼川贵云藏陕甘青宁新"
+CN_CHARACTERS: tuple[str, ...] = tuple(CN_PROVINCES + "警学" + "ABCDEFGHJKLMNPQRSTUVWXYZ" + "0123456789")
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,24 @@ class Charset:
         return [index[c] for c in label]
 
 
+# Separators people type between a plate's groups ("7ABC-123", Chinese plates' "皖A·12345").
+SEPARATORS = str.maketrans("", "", "-·・•")
+
+
 def plate_text(text: str) -> str:
-    """A plate as labels and reads write it: upper case, without spaces or dashes."""
-    return "".join(text.split()).replace("-", "").upper()
+    """A plate as labels and reads write it: upper case, without spaces, dashes or dots."""
+    return "".join(text.split()).translate(SEPARATORS).upper()
 
 
 US = Charset(US_CHARACTERS)
+CN = Charset(CN_CHARACTERS)
+# The plate regions lpr-ray renders and ships models for, by the name `--region` takes.
+REGIONS: dict[str, Charset] = {"us": US, "cn": CN}
+
+
+def region_of(charset: Charset) -> str | None:
+    """The region whose dictionary holds every character of `charset`, if one does."""
+    for name, region in REGIONS.items():
+        if set(charset.characters) <= set(region.characters):
+            return name
+    return None

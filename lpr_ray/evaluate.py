@@ -36,6 +36,16 @@ def recognise_arrays(
     return reads
 
 
+def folders(uris: list[str]) -> list[str]:
+    """Each image's first folder under the dataset's images/ ("." for images at its top):
+    cameras, sites or plate colours, when a dataset is organised that way."""
+    out = []
+    for uri in uris:
+        rest = uri.rsplit("/images/", 1)[-1]
+        out.append(rest.split("/", 1)[0] if "/" in rest else ".")
+    return out
+
+
 def evaluate_dataset(
     dataset: str,
     model: str | None = None,
@@ -52,7 +62,9 @@ def evaluate_dataset(
     check_decode(runner, spec.charset.characters, decode)
     data = load_tao(dataset, spec.charset)
     reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size, decode, tta)
+    groups = folders(data.uris)
     report = evaluate_reads(
-        [r.plate for r in reads], [r.confidence for r in reads], data.labels, widths=data.widths
+        [r.plate for r in reads], [r.confidence for r in reads], data.labels, widths=data.widths,
+        groups=groups if len(set(groups)) > 1 else None,
     )
     return Evaluation(report, reads, data.labels, data.uris, spec, decode, tta, data.skipped)

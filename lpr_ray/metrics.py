@@ -46,6 +46,13 @@ class WidthRow:
     accuracy: float | None
 
 
+@dataclass(frozen=True)
+class GroupRow:
+    name: str  # e.g. a dataset's subfolder: a camera, a site, a plate colour
+    count: int
+    accuracy: float
+
+
 # Crop widths that matter for reading: under 50 px a character is 6 px wide or less.
 WIDTH_EDGES = (0, 50, 64, 80, 100, 140)
 
@@ -59,6 +66,7 @@ class Report:
     reliability: list[ReliabilityBin]
     confusions: list[tuple[str, str, int]]  # (label char, read char, count)
     by_width: list[WidthRow] = field(default_factory=list)  # empty when widths are unknown
+    by_group: list[GroupRow] = field(default_factory=list)  # empty unless groups were given
 
     def format(self) -> str:
         lines = [
@@ -87,6 +95,9 @@ class Report:
                     span = f"< {w.high}" if w.low == 0 else f"{w.low}-{w.high - 1}"
                 acc = "-" if w.accuracy is None else f"{w.accuracy:.2%}"
                 lines.append(f"  {span:>9}  {w.count:6d}  {acc}")
+        if self.by_group:
+            lines += ["", "accuracy by folder -> plates, accuracy"]
+            lines += [f"  {g.name:>14}  {g.count:6d}  {g.accuracy:.2%}" for g in self.by_group]
         if self.confusions:
             lines += ["", "most frequent character confusions (label -> read, same-length reads):"]
             lines += [f"  {a} -> {b}: {n}" for a, b, n in self.confusions]
@@ -101,13 +112,16 @@ def evaluate_reads(
     bins: int = 10,
     top_confusions: int = 10,
     widths: Sequence[int] | None = None,
+    groups: Sequence[str] | None = None,
 ) -> Report:
     """Accuracy figures of reads against labels; `widths` (source crop widths in pixels)
-    adds accuracy by crop width."""
+    adds accuracy by crop width, `groups` (a name per plate) accuracy by group."""
     if not (len(plates) == len(confidences) == len(labels)):
         raise ValueError("plates, confidences and labels differ in length")
     if widths is not None and len(widths) != len(labels):
         raise ValueError(f"{len(widths)} widths for {len(labels)} labels")
+    if groups is not None and len(groups) != len(labels):
+        raise ValueError(f"{len(groups)} groups for {len(labels)} labels")
     n = len(labels)
     if n == 0:
         raise ValueError("nothing to evaluate: no labelled plates")
@@ -145,7 +159,16 @@ def evaluate_reads(
         reliability=rel,
         confusions=[(a, b, c) for (a, b), c in conf_counter.most_common(top_confusions)],
         by_width=[] if widths is None else _by_width(np.asarray(widths), correct),
+        by_group=[] if groups is None else _by_group(groups, correct),
     )
+
+
+def _by_group(groups: Sequence[str], correct: np.ndarray) -> list[GroupRow]:
+    names = np.asarray(groups, dtype=object)
+    return [
+        GroupRow(str(g), int((names == g).sum()), float(correct[names == g].mean()))
+        for g in sorted(set(groups))
+    ]
 
 
 def _by_width(widths: np.ndarray, correct: np.ndarray) -> list[WidthRow]:

@@ -1,4 +1,4 @@
-"""`lpr-ray synth`: write a TAO-layout dataset of synthetic US licence plates."""
+"""`lpr-ray synth`: write a TAO-layout dataset of synthetic US or Chinese licence plates."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from lpr_ray.cli.args import DefaultsHelpFormatter
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "synth",
-        help="write a dataset of synthetic US licence plates (TAO layout)",
+        help="write a dataset of synthetic US or Chinese licence plates (TAO layout)",
         description=(
-            "Render synthetic US licence-plate crops (many states' formats, mostly California's "
-            "1ABC234; plate fonts shipped with lpr-ray; frames, stickers, perspective, blur, "
-            "noise, lighting and JPEG) and write them as a TAO-layout dataset: "
+            "Render synthetic licence-plate crops and write them as a TAO-layout dataset: "
             "OUT/images/NNNNNN.jpg|png at their source size, OUT/labels/NNNNNN.txt and "
-            "OUT/characters_list.txt (NVIDIA's US dictionary). The same --seed always gives "
+            "OUT/characters_list.txt (NVIDIA's dictionary of the region). --region us: many "
+            "states' formats, mostly California's 1ABC234, in shipped plate fonts, with frames, "
+            "stickers and slogans. --region cn: blue, yellow, green new-energy (8 characters), "
+            "white police (警) and learner (学) plates in the standard layout, provinces in "
+            "proportion to China's registered vehicles, in the plate typeface and open CJK fonts. "
+            "Both: perspective, blur, noise, lighting and JPEG. The same --seed always gives "
             "the same plates, whatever --workers is."
         ),
         formatter_class=DefaultsHelpFormatter,
@@ -28,6 +31,7 @@ def register(subparsers) -> None:
         "--out", required=True, help="dataset folder to create (must not exist, or be empty)"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the plate stream")
+    p.add_argument("--region", choices=("us", "cn"), default="us", help="plates of the United States or of China")
     p.add_argument(
         "--workers",
         type=int,
@@ -47,7 +51,7 @@ def run(args) -> int:
     if args.workers < 1:
         raise LprRayError(f"--workers must be at least 1, got {args.workers}")
     started = time.monotonic()
-    write_dataset(args.out, args.count, args.seed, workers=args.workers, progress=not args.quiet)
+    write_dataset(args.out, args.count, args.seed, region=args.region, workers=args.workers, progress=not args.quiet)
     if not args.quiet:
         elapsed = time.monotonic() - started
         print(

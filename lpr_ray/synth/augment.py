@@ -219,18 +219,23 @@ def ink_contrast(crop: np.ndarray, ink: np.ndarray) -> float:
 
 
 def camera(
-    canvas: np.ndarray, r: random.Random, g: np.random.Generator, ink: np.ndarray
+    canvas: np.ndarray,
+    r: random.Random,
+    g: np.random.Generator,
+    ink: np.ndarray,
+    size: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, bytes | None, float]:
     """Plate canvas (float32 RGB) -> (BGR uint8 crop at its source size, JPEG bytes or None,
     the serial's ink contrast in the crop).
 
     The returned crop is what decoding the JPEG gives back when JPEG was drawn. `ink`, the
     serial's coverage on the canvas, is carried through the same warp to measure
-    `ink_contrast` on the returned crop; it draws no random numbers.
+    `ink_contrast` on the returned crop; it draws no random numbers. `size` is the crop's
+    (width, height) when the caller drew it (plates of other proportions than the US 2:1).
     """
     _lighting(canvas, r, g)
     ph, pw = canvas.shape[:2]
-    out_w, out_h = source_size(r)
+    out_w, out_h = size if size is not None else source_size(r)
 
     # Where the plate lands: the detector's box is the quad's bounding box, cut a little
     # too tight or too loose on each side, then resized to the crop size.

@@ -1,7 +1,8 @@
 """Write synthetic plates as a TAO-layout dataset.
 
 Images are saved at their source size (the pipeline resizes them): the JPEG bytes when the
-plate drew JPEG compression, PNG otherwise. The dataset is assembled in a sibling
+plate drew JPEG compression, PNG otherwise. Chinese plates go into one subfolder per plate
+type (images/blue/, images/green_small/, ...), so that `lpr-ray eval` reports each apart. The dataset is assembled in a sibling
 temporary folder and renamed into place at the end, with characters_list.txt written
 last, so an interrupted run never leaves a folder that looks like a complete dataset.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import cv2
 
-from lpr_ray.charset import US
+from lpr_ray.charset import REGIONS
 from lpr_ray.errors import LprRayError
 from lpr_ray.synth.generate import render_plate, single_threaded_cv2
 
@@ -30,17 +31,21 @@ def _name_width(count: int) -> int:
     return max(6, len(str(max(count - 1, 0))))
 
 
-def _write_range(tmp: str, seed: int, start: int, stop: int, width: int) -> int:
+def _write_range(tmp: str, seed: int, start: int, stop: int, width: int, region: str = "us") -> int:
     with single_threaded_cv2():
-        _write_plates(Path(tmp), seed, start, stop, width)
+        _write_plates(Path(tmp), seed, start, stop, width, region)
     return stop - start
 
 
-def _write_plates(tmp: Path, seed: int, start: int, stop: int, width: int) -> None:
+def _write_plates(tmp: Path, seed: int, start: int, stop: int, width: int, region: str) -> None:
     images, labels = tmp / "images", tmp / "labels"
     for i in range(start, stop):
-        p = render_plate(seed, i)
+        p = render_plate(seed, i, region)
         name = f"{i:0{width}d}"
+        if region != "us":  # one folder per plate type: `lpr-ray eval` reports accuracy by folder
+            name = f"{p.kind}/{name}"
+            (images / p.kind).mkdir(exist_ok=True)
+            (labels / p.kind).mkdir(exist_ok=True)
         if p.jpeg is not None:
             (images / f"{name}.jpg").write_bytes(p.jpeg)
         else:
@@ -75,13 +80,16 @@ def write_dataset(
     count: int,
     seed: int = 0,
     *,
+    region: str = "us",
     workers: int = 1,
     progress: Callable[[int, int, float], None] | bool | None = None,
 ) -> None:
     """Write `count` plates of stream `seed` to `out` (a local folder that must not exist yet,
     or be empty). `workers` > 1 renders in that many processes; the files are the same.
     `progress=True` prints a line to stderr every few percent; a callable gets
-    (done, count, start time from time.monotonic())."""
+    (done, count, start time from time.monotonic()). `region` is "us" or "cn"."""
+    if region not in REGIONS:
+        raise LprRayError(f"unknown plate region {region!r}; expected one of {sorted(REGIONS)}")
     if count < 0:
         raise LprRayError(f"count must be >= 0, got {count}")
     report = _default_progress if progress is True else (progress or None)
@@ -94,7 +102,7 @@ def write_dataset(
     step = max(CHUNK, count // 20)
     try:
         if workers <= 1 or len(ranges) <= 1:
-            results = (_write_range(str(tmp), seed, a, b, width) for a, b in ranges)
+            results = (_write_range(str(tmp), seed, a, b, width, region) for a, b in ranges)
             for n in results:
                 done += n
                 if report and done >= next_report:
@@ -104,14 +112,14 @@ def write_dataset(
             ctx = multiprocessing.get_context("spawn")
             with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
                 futures = [
-                    pool.submit(_write_range, str(tmp), seed, a, b, width) for a, b in ranges
+                    pool.submit(_write_range, str(tmp), seed, a, b, width, region) for a, b in ranges
                 ]
                 for fut in cf.as_completed(futures):
                     done += fut.result()
                     if report and done >= next_report:
                         report(done, count, started)
                         next_report, last_reported = done + step, done
-        (tmp / "characters_list.txt").write_text(US.to_text(), encoding="utf-8")
+        (tmp / "characters_list.txt").write_text(REGIONS[region].to_text(), encoding="utf-8")
         if out_path.exists():
             out_path.rmdir()
         tmp.rename(out_path)
