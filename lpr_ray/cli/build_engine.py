@@ -18,7 +18,7 @@ def register(subparsers) -> None:
         ),
         formatter_class=DefaultsHelpFormatter,
     )
-    p.add_argument("--model", default=None, help="model folder or .onnx (default: the shipped model)")
+    p.add_argument("--model", default=None, help="model folder or .onnx, or a shipped model by name (lpr-ray models; default: us_lprnet_small)")
     p.add_argument("--characters", default=None, help="characters_list.txt (default: beside the ONNX)")
     p.add_argument("--out", default=None, metavar="URI", help="shared engine cache, e.g. s3://bucket/lpr-engines (also $LPR_RAY_ENGINE_CACHE)")
     p.add_argument("--cache-dir", default=None, help="local engine cache folder (default: $LPR_RAY_ENGINE_CACHE_DIR or ~/.cache/lpr-ray/engines)")

@@ -52,7 +52,7 @@ def register(sub) -> None:
         "confusions, on a TAO dataset (images/, labels/; local path or any fsspec URL).",
     )
     p.add_argument("dataset", help="TAO dataset folder or URI")
-    p.add_argument("--model", default=None, help="ONNX model file or folder (default: the shipped model)")
+    p.add_argument("--model", default=None, help="ONNX model file or folder, or a shipped model by name (lpr-ray models; default: us_lprnet_small)")
     p.add_argument("--characters", default=None, help="characters_list.txt (default: beside the model)")
     p.add_argument("--backend", default="onnxruntime", help="inference backend (default: onnxruntime)")
     p.add_argument("--batch-size", type=positive_int, default=128, help="plates per model call (default: 128)")

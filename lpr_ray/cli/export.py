@@ -22,7 +22,7 @@ def register(subparsers) -> None:
         ),
         formatter_class=DefaultsHelpFormatter,
     )
-    p.add_argument("--checkpoint", required=True, help="a .pt written by `lpr-ray train` (best.pt, last.pt)")
+    p.add_argument("--checkpoint", required=True, help="a .pt written by `lpr-ray train` (best.pt, last.pt), or a shipped model's name (its model.pt)")
     p.add_argument("--out", required=True, help="model folder to write; a previous model in it is replaced (its model.pt removed unless --with-checkpoint writes a new one)")
     p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset whose images check the export")
     p.add_argument("--val-synthetic", type=non_negative_int, default=256, help="held-out synthetic plates to check with (0: none)")
@@ -43,9 +43,10 @@ def run(args) -> int:
 
     require("torch", "train")
     from lpr_ray.export import export_checkpoint
+    from lpr_ray.model import shipped_checkpoint
 
     info = export_checkpoint(
-        args.checkpoint,
+        shipped_checkpoint(args.checkpoint),
         args.out,
         val_tao=args.val_tao,
         val_synthetic=args.val_synthetic,

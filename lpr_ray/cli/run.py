@@ -37,7 +37,7 @@ def add_run_arguments(p: argparse.ArgumentParser, *, always_incremental: bool = 
     --incremental is implied."""
     p.add_argument("--input", required=True, help="folder, prefix, glob, TAO dataset or manifest URI")
     p.add_argument("--output", required=True, help="folder or prefix for the Parquet rows")
-    p.add_argument("--model", default=None, help="ONNX model file or folder (default: the shipped US model)")
+    p.add_argument("--model", default=None, help="ONNX model file or folder, or a shipped model by name (lpr-ray models; default: us_lprnet_small)")
     p.add_argument("--characters", default=None, help="characters_list.txt (default: beside the model)")
     p.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt (default: auto)")
     p.add_argument("--decode", choices=DECODES, default="greedy",

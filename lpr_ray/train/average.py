@@ -89,7 +89,7 @@ def bn_batches(cfg: dict, n: int, batch_size: int = 256):
     stream = tdata.TrainStream(
         batch_size=batch_size, steps=-(-n // batch_size), epoch=0, seed=tc.seed, val_seed=tc.val_seed,
         synthetic=bool(tc.synthetic), tao_images=tao_images, tao_labels=tao_labels,
-        tao_fraction=tc.tao_fraction, augment=tc.augment, style_p=tc.style_augment,
+        tao_fraction=tc.tao_fraction, augment=tc.augment, style_p=tc.style_augment, region=tc.region,
     )
     for images, _ in stream:
         x = torch.from_numpy(np.ascontiguousarray(images))

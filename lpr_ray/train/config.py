@@ -29,6 +29,9 @@ class TrainConfig:
     # length is steps_per_epoch batches either way; synthetic and TAO data are mixed by
     # `tao_fraction` when both are given.
     synthetic: int = 0
+    # Which plates the synthetic ones are ("us" or "cn"); also the dictionary when no TAO
+    # training data gives one.
+    region: str = "us"
     train_tao: tuple[str, ...] = ()
     tao_fraction: float = 0.5
     val_tao: str | None = None
@@ -39,6 +42,16 @@ class TrainConfig:
     # (lpr_ray.train.style: colour, polarity, tone, pixel grid); 0: off.
     style_augment: float = 0.0
     init_from: str | None = None
+    # Where a PRETRAINED architecture's starting weights come from when there is no
+    # init_from: an .onnx file or a rapidocr wheel; None: the installed rapidocr package.
+    pretrained: str | None = None
+    # Leading backbone blocks (and the stem) kept at their starting weights; 0: train all.
+    freeze: int = 0
+    # Knowledge distillation: a checkpoint whose per-step class probabilities (softened by
+    # distill_temperature) the model also learns, with this weight beside the CTC loss.
+    teacher: str | None = None
+    distill_weight: float = 1.0
+    distill_temperature: float = 2.0
     # Keep every epoch's weights as OUT/epochs/eNNN.pt (for lpr_ray.train.average).
     save_epochs: bool = False
     resume: bool = False

@@ -22,25 +22,31 @@ torch = require("torch", "train")
 CHUNK = 64  # synthetic plates rendered per render_batch call
 
 
-def render_synthetic(seed: int, n: int) -> tuple[np.ndarray, list[str]]:
+def render_synthetic(seed: int, n: int, region: str = "us") -> tuple[np.ndarray, list[str]]:
     try:
         from lpr_ray.synth import render_batch
     except ImportError as exc:
         raise LprRayError(
             f"synthetic data needs lpr_ray.synth.render_batch, which is not available ({exc})"
         ) from exc
-    images, labels = render_batch(int(seed), int(n))
+    images, labels = render_batch(int(seed), int(n), region)
     images = np.asarray(images)
     if images.shape[1:] != (48, 96, 3) or images.dtype != np.uint8:
         raise LprRayError(f"render_batch returned {images.shape} {images.dtype}, expected uint8 [n, 48, 96, 3]")
     return images, list(labels)
 
 
-def synthetic_validation_set(n: int, seed: int, charset: Charset) -> tuple[np.ndarray, list[str]]:
-    """The fixed held-out synthetic set: rendered from `seed` only (never a training seed)."""
+def synthetic_validation_set(
+    n: int, seed: int, charset: Charset, region: str | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """The fixed held-out synthetic set: rendered from `seed` only (never a training seed).
+    Plates of `region`, by default the one whose dictionary `charset` fits (else US)."""
+    from lpr_ray.charset import region_of
+
+    region = region or region_of(charset) or "us"
     images, labels = [], []
     for i, start in enumerate(range(0, n, 500)):
-        imgs, labs = render_synthetic(seed + i * 1_000_003, min(500, n - start))
+        imgs, labs = render_synthetic(seed + i * 1_000_003, min(500, n - start), region)
         images.append(imgs)
         labels.extend(charset.normalize_label(lab) for lab in labs)
     return np.concatenate(images), labels
@@ -144,6 +150,7 @@ class TrainStream(torch.utils.data.IterableDataset):
         tao_fraction: float,
         augment: bool,
         style_p: float = 0.0,
+        region: str = "us",
     ):
         super().__init__()
         self.batch_size = batch_size
@@ -160,6 +167,7 @@ class TrainStream(torch.utils.data.IterableDataset):
         self.n_tao = batch_size if not synthetic else (tao_share(tao_fraction, batch_size) if have_tao else 0)
         self.augment = augment
         self.style_p = style_p
+        self.region = region
 
     def __len__(self) -> int:
         return self.steps
@@ -177,7 +185,7 @@ class TrainStream(torch.utils.data.IterableDataset):
             if n_syn:
                 while sum(len(p) for p in pending_imgs) < n_syn:
                     s = train_seed(self.seed, self.epoch, wid, chunk, self.val_seed)
-                    imgs, labs = render_synthetic(s, CHUNK)
+                    imgs, labs = render_synthetic(s, CHUNK, self.region)
                     chunk += 1
                     pending_imgs.append(imgs)
                     pending_labels.extend(labs)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lpr_ray.atomic import atomic_open
-from lpr_ray.charset import US, Charset
+from lpr_ray.charset import REGIONS, Charset, region_of
 from lpr_ray.dataset import counts_text
 from lpr_ray.errors import LprRayError, require
 from lpr_ray.train.config import TrainConfig
@@ -64,13 +64,42 @@ def ctc_loss(logits, targets, target_lengths, blank: int):
     )
 
 
+def distill_loss(logits, teacher_probs, temperature: float):
+    """KL divergence from the teacher's softened per-step distribution to the model's, per
+    step, scaled by T^2 so its gradients keep their size as T changes (Hinton et al., 2015).
+    Both models emit 24 steps over the same crop, so step t of one matches step t of the other."""
+    log_p = torch.log_softmax(logits.float() / temperature, dim=-1)
+    kl = torch.nn.functional.kl_div(log_p, teacher_probs, reduction="sum") / (logits.shape[0] * logits.shape[1])
+    return kl * temperature**2
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc to keep freed memory instead of returning it to the OS.
+
+    A training step allocates and frees activations of tens of MB; glibc serves each from a
+    fresh mmap and unmaps it on free, so every step page-faults its whole working set again.
+    Measured on the ppocr_v4 model (2 cores): 5.7 s per batch of 64 before, 1.8 s after."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-4, 0)  # M_MMAP_MAX: no mmap for large blocks
+        libc.mallopt(-1, 1 << 62)  # M_TRIM_THRESHOLD: never trim the heap
+    except (OSError, AttributeError):  # not glibc (musl, macOS): their allocators differ
+        return
+
+
 def _log(msg: str) -> None:
     print(time.strftime("%H:%M:%S"), msg, flush=True)
 
 
 class Trainer:
     def __init__(self, cfg: TrainConfig):
-        from lpr_ray.models import create_model
+        from lpr_ray.models import PRETRAINED
 
         self.out = Path(cfg.out)
         resume_ckpt = None
@@ -93,11 +122,19 @@ class Trainer:
                 val_tao=cfg.val_tao or saved.val_tao,
                 save_epochs=cfg.save_epochs or saved.save_epochs,
             )
+        if cfg.region not in REGIONS:
+            raise LprRayError(f"unknown region {cfg.region!r}; expected one of {sorted(REGIONS)}")
         if not cfg.characters:
-            charset = US
+            charset = REGIONS[cfg.region]
             if cfg.train_tao:
-                charset = _tao_charset(cfg.train_tao[0]) or US
+                charset = _tao_charset(cfg.train_tao[0]) or charset
             cfg = cfg.replace(characters=charset.characters)
+        if cfg.synthetic and region_of(Charset(tuple(cfg.characters))) not in (cfg.region, None):
+            raise LprRayError(
+                f"the training data's characters are {region_of(Charset(tuple(cfg.characters)))!r} plates', "
+                f"but the synthetic plates would be {cfg.region!r}: give --region "
+                f"{region_of(Charset(tuple(cfg.characters)))}"
+            )
         self.cfg = cfg
         self.charset = Charset(tuple(cfg.characters))
         self.blank = self.charset.blank
@@ -108,9 +145,16 @@ class Trainer:
         np.random.seed(cfg.seed % 2**32)
         torch.manual_seed(cfg.seed)
 
-        self.model = create_model(cfg.arch, self.charset.num_classes).to(self.device)
-        self.ema = create_model(cfg.arch, self.charset.num_classes).to(self.device) if cfg.ema else None
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        _keep_freed_memory()
+        self.model = self._create(cfg)
+        self.ema = self._create(cfg) if cfg.ema else None
+        if cfg.freeze:
+            if not hasattr(self.model, "freeze"):
+                raise LprRayError(f"--freeze needs an architecture with pretrained blocks (ppocr_v4), not {cfg.arch}")
+            self.model.freeze(cfg.freeze)
+        self.teacher = self._load_teacher(cfg) if cfg.teacher else None
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda_for(cfg))
         self.start_epoch = 1
         self.step = 0
@@ -129,6 +173,12 @@ class Trainer:
         elif cfg.init_from:
             skipped = init_weights_from(self.model, cfg.init_from, self.charset.characters)
             _log(f"initialised from {cfg.init_from}" + (f" (fresh: {skipped})" if skipped else ""))
+        elif cfg.arch in PRETRAINED:
+            from lpr_ray.models.pretrained import load_pretrained
+
+            fresh = load_pretrained(self.model, self.charset.characters, cfg.pretrained)
+            source = cfg.pretrained or "the installed rapidocr wheel"
+            _log(f"initialised {cfg.arch} from PP-OCRv4's weights in {source}" + (f" (fresh classes: {fresh})" if fresh else ""))
         if self.ema is not None and resume_ckpt is None:
             self.ema.load_state_dict(self.model.state_dict())
 
@@ -142,7 +192,9 @@ class Trainer:
                 _log(f"each batch: {n} TAO + {cfg.batch_size - n} synthetic plates")
         self.val_sets: dict[str, tuple[np.ndarray, list[str]]] = {}
         if cfg.synthetic and cfg.val_synthetic:
-            self.val_sets["synthetic"] = tdata.synthetic_validation_set(cfg.val_synthetic, cfg.val_seed, self.charset)
+            self.val_sets["synthetic"] = tdata.synthetic_validation_set(
+                cfg.val_synthetic, cfg.val_seed, self.charset, cfg.region
+            )
         if cfg.val_tao:
             from lpr_ray.dataset import load_tao_arrays
 
@@ -152,6 +204,39 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         with atomic_open(self.out / "config.json", "w", encoding="utf-8") as f:
             f.write(cfg.to_json())
+
+    def _create(self, cfg: TrainConfig):
+        from lpr_ray.models import create_model
+
+        model = create_model(cfg.arch, self.charset.num_classes).to(self.device)
+        if getattr(model, "channels_last", False):
+            model = model.to(memory_format=torch.channels_last)
+        return model
+
+    def _load_teacher(self, cfg: TrainConfig):
+        from lpr_ray.train.checkpoint import load_model_from_checkpoint
+
+        teacher, ckpt = load_model_from_checkpoint(cfg.teacher)
+        if tuple(ckpt["characters"]) != tuple(cfg.characters):
+            raise LprRayError(
+                f"--teacher {cfg.teacher} reads {''.join(ckpt['characters'])!r}, this run "
+                f"{''.join(cfg.characters)!r}: a teacher must have the same characters list"
+            )
+        teacher = teacher.to(self.device).eval().requires_grad_(False)
+        if getattr(teacher, "channels_last", False):
+            teacher = teacher.to(memory_format=torch.channels_last)
+        _log(f"distilling from {cfg.teacher} ({ckpt['arch']}), weight {cfg.distill_weight}, "
+             f"temperature {cfg.distill_temperature}")
+        return teacher
+
+    def loss(self, x, targets, lengths):
+        logits = self.model(x)
+        loss = ctc_loss(logits, targets, lengths, self.blank)
+        if self.teacher is None:
+            return loss
+        with torch.no_grad():
+            soft = torch.softmax(self.teacher(x).float() / self.cfg.distill_temperature, dim=-1)
+        return loss + self.cfg.distill_weight * distill_loss(logits, soft, self.cfg.distill_temperature)
 
     @property
     def reader(self):
@@ -189,6 +274,7 @@ class Trainer:
             tao_fraction=cfg.tao_fraction,
             augment=cfg.augment,
             style_p=cfg.style_augment,
+            region=cfg.region,
         )
         loader = tdata.make_loader(stream, cfg.workers)
         self.model.train()
@@ -197,7 +283,9 @@ class Trainer:
         losses, window, seen, wseen = [], [], 0, 0
         for images, labels in loader:
             x, targets, lengths = tdata.collate(np.asarray(images), list(labels), self.charset, self.device)
-            loss = ctc_loss(self.model(x), targets, lengths, self.blank)
+            if getattr(self.model, "channels_last", False):
+                x = x.contiguous(memory_format=torch.channels_last)
+            loss = self.loss(x, targets, lengths)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:

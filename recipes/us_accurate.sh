@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Reproduces lpr_ray/assets/us_accurate/ (see its MODEL_CARD.md): PaddleOCR's PP-OCRv4 mobile
+# recogniser (real-text weights from the rapidocr 3.4.5 wheel) fine-tuned on synthetic US
+# plates behind NVIDIA's contract.
+#
+# Synthetic data only: no image of us_real_val is trained on; it is only reported each epoch
+# (--val-tao). best.pt is the epoch with the most held-out synthetic plates (seed 7919).
+# On 2 shared CPU cores one epoch (800 steps x 64 plates) takes about 20 minutes.
+# With a GPU add --device cuda and raise --workers to feed it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-runs/us_accurate}
+REAL_VAL=${REAL_VAL:-../shared/data/us_real_val}
+ASSET=${ASSET:-lpr_ray/assets/us_accurate}
+VAL_TAO=()
+[ -d "$REAL_VAL" ] && VAL_TAO=(--val-tao "$REAL_VAL")
+
+# The starting weights: rapidocr's wheel, installed without its dependencies (only the ONNX
+# file is read; its opencv-python would clash with opencv-python-headless).
+python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('rapidocr') is None)" \
+  || python -m pip install --no-deps rapidocr==3.4.5
+
+# 1. Fine-tune: stem and first 6 blocks frozen, AdamW 5e-4, 300 warm-up steps then cosine,
+#    moving average of the weights validated and saved.
+lpr-ray train --out "$OUT/stage1" --arch ppocr_v4 --freeze 6 --synthetic 51200 \
+  --epochs 6 --steps-per-epoch 800 --batch-size 64 --lr 5e-4 --warmup-steps 300 --ema 0.999 \
+  --val-synthetic 2000 --seed 41 --threads 2 --workers 1 --log-every 100 --save-epochs "${VAL_TAO[@]}"
+
+# 2. Export best.pt with the weights beside it (for --init-from and the torch backend).
+lpr-ray export --checkpoint "$OUT/stage1/best.pt" --out "$ASSET" --with-checkpoint
