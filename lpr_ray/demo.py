@@ -16,7 +16,14 @@ from lpr_ray.dataset import list_tao
 from lpr_ray.errors import LprRayError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_REAL = REPO_ROOT.parent / "shared" / "data" / "us_real_val"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# Per region: the real validation plates shown beside the synthetic ones (when this checkout
+# has them) and the shipped model that reads them.
+REGION_DEFAULTS = {
+    "us": (SHARED_DATA / "us_real_val", "us_lprnet_small"),
+    "cn": (SHARED_DATA / "cn_real_val", "cn_lprnet_small"),
+}
+DEFAULT_REAL = REGION_DEFAULTS["us"][0]
 BUCKET = "lpr-demo"
 
 
@@ -52,6 +59,7 @@ def run_demo(
     seed: int = 2026,
     keep: bool = False,
     model: str | None = None,
+    region: str = "us",
 ) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -61,20 +69,24 @@ def run_demo(
     from lpr_ray.pipeline.job import run_job
     from lpr_ray.synth import write_dataset
 
-    real_path = Path(real) if real else DEFAULT_REAL
+    if region not in REGION_DEFAULTS:
+        raise LprRayError(f"unknown region {region!r}; expected one of {sorted(REGION_DEFAULTS)}")
+    default_real, default_model = REGION_DEFAULTS[region]
+    real_path = Path(real) if real else default_real
+    model = model or default_model
     if real and not real_path.is_dir():  # asked for by name: a typo must not quietly drop it
         raise LprRayError(f"--real {real} is not a folder: expected a TAO dataset (images/, labels/)")
     work = Path(tempfile.mkdtemp(prefix="lpr-demo-"))
     try:
         synthetic = work / "synthetic"
-        print(f"[demo] generating {count} synthetic plate crops in {synthetic}")
-        write_dataset(str(synthetic), count, seed=seed)
+        print(f"[demo] generating {count} synthetic {region.upper()} plate crops in {synthetic}")
+        write_dataset(str(synthetic), count, seed=seed, region=region)
         print("[demo] starting a local S3 server (SeaweedFS on 127.0.0.1)")
         with LocalS3(root_dir=str(work / "s3")) as s3:
             s3.create_bucket(BUCKET)
             sources = {"synthetic": synthetic}
             if real_path.is_dir():
-                sources["us_real_val"] = real_path
+                sources[real_path.name] = real_path
             else:
                 print(f"[demo] {real_path} not found: real plates skipped")
             uris: list[str] = []

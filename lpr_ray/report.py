@@ -274,7 +274,7 @@ def calibration_chart(title: str, points: list[tuple[float, float, int]], *, wid
 # --------------------------------------------------------------------------- HTML
 
 CSS = """
-body { font-family: -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 24px auto;
+body { font-family: -apple-system, "Segoe UI", Roboto, "DejaVu Sans", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", sans-serif; margin: 24px auto;
        max-width: 1000px; color: #1d2329; background: #fff; padding: 0 16px; }
 h1 { font-size: 24px; margin-bottom: 4px; } .sub { color: #5a6470; margin-top: 0; }
 section { margin: 28px 0; } h2 { font-size: 18px; border-bottom: 1px solid #e3e6ea; padding-bottom: 4px; }

@@ -181,3 +181,55 @@ def test_report_is_replaced_whole_or_not_at_all(results_root, tmp_path):
         raise RuntimeError("render failed")
     assert out.read_text() == page
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plates", "r.html"]
+
+
+CN_PLATES = ["皖A12345", "粤BD12345", "京A1234警", "鄂F8R90学"]
+# Draws one character in the computed font of an element; two different characters give the
+# same pixels only when both fall back to the same "missing glyph" box.
+_GLYPH_JS = """([selector, chars]) => {
+    const el = document.querySelector(selector);
+    const font = getComputedStyle(el).fontSize + ' ' + getComputedStyle(el).fontFamily;
+    return chars.map(ch => {
+        const c = document.createElement('canvas'); c.width = 40; c.height = 40;
+        const ctx = c.getContext('2d'); ctx.font = font; ctx.fillStyle = '#000';
+        ctx.fillText(ch, 2, 30);
+        return Array.from(ctx.getImageData(0, 0, 40, 40).data.filter((_, i) => i % 4 === 3)).join(',');
+    });
+}"""
+
+
+def _has_cjk_font() -> bool:
+    fc = shutil.which("fc-list")
+    return bool(fc and subprocess.run([fc, ":lang=zh"], capture_output=True, text=True).stdout.strip())
+
+
+@pytest.mark.skipif(_chromium() is None or not _has_cjk_font(), reason="Chromium or a CJK font is missing: run "
+                    "scripts/install-system-deps.sh (apt-get install chromium fonts-wqy-microhei)")
+def test_report_shows_chinese_plates_in_headless_chromium(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    root = str(tmp_path / "plates")
+    items = [(p, 0.2 + 0.1 * i, p) for i, p in enumerate(CN_PLATES)] + [("沪C99999", 0.99, "沪C99999")] * 20
+    write_results_root(root, [{"run_id": "run-cn", "rows": _rows("run-cn", items), "partition": "run_date=2026-03-01"}])
+    out = tmp_path / "report.html"
+    assert cli_main(["report", "--results", root, "--out", str(out)]) == 0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1600})
+            page.goto("file://" + str(out))
+            cells = page.locator("td").all_inner_texts()
+            for plate in CN_PLATES:  # the UTF-8 text arrives whole in the DOM
+                assert plate in cells, plate
+            cell = next(i for i, t in enumerate(cells) if t == "皖A12345")
+            selector = f"td >> nth={cell}"
+            page.locator(selector).evaluate("el => el.id = 'probe'")
+            pixels = page.evaluate(_GLYPH_JS, ["#probe", ["皖", "鄂", "警", "\ue000", "\ue001"]])
+            wan, e, jing, box1, box2 = pixels
+            assert box1 == box2  # two unassigned code points: the same fallback box
+            assert len({wan, e, jing, box1}) == 4, "Chinese characters render as boxes: no CJK font"
+            shot = tmp_path / "report-cn.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+        finally:
+            browser.close()

@@ -14,7 +14,7 @@ import sys
 
 from lpr_ray.errors import LprRayError
 
-COMMANDS = ["run", "eval", "demo", "synth", "train", "export", "build-engine", "query", "report"]
+COMMANDS = ["run", "eval", "demo", "models", "synth", "train", "export", "build-engine", "query", "report"]
 
 
 def build_parser() -> argparse.ArgumentParser:
