@@ -103,3 +103,23 @@ def test_models_command_lists_every_shipped_model(capsys):
     listed = json.loads(capsys.readouterr().out)
     assert {m["name"] for m in listed} == set(shipped_models())
     assert all(m["params"] > 0 and m["megabytes"] > 0 for m in listed)
+
+
+def test_the_train_command_line_restarts_once_with_heap_settings(monkeypatch):
+    import os
+    import platform
+    import sys
+
+    from lpr_ray.cli import train as cli_train
+
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("the heap settings are glibc's")
+    calls = []
+    monkeypatch.setattr(os, "execv", lambda exe, args: calls.append((exe, args)))
+    monkeypatch.delenv("MALLOC_MMAP_MAX_", raising=False)
+    monkeypatch.setattr(sys, "orig_argv", [sys.executable, "/venv/bin/lpr-ray", "train", "--out", "x"])
+    cli_train.reexec_with_heap_settings()
+    assert calls == [(sys.executable, [sys.executable, "/venv/bin/lpr-ray", "train", "--out", "x"])]
+    assert os.environ["MALLOC_MMAP_MAX_"] == "0"
+    cli_train.reexec_with_heap_settings()  # already set: no second restart
+    assert len(calls) == 1

@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None and args.command == "train":  # the command line, not a caller's list
+        from lpr_ray.cli.train import reexec_with_heap_settings
+
+        reexec_with_heap_settings()
     try:
         return int(args.func(args) or 0)
     except LprRayError as exc:
