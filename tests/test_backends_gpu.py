@@ -337,7 +337,7 @@ def _torch_model(arch: str, seed: int, sharpen: float = 1.0):
     return model
 
 
-@pytest.mark.parametrize("arch, sharpen", [("lprnet_small", 30.0), ("baseline18", 30.0)])
+@pytest.mark.parametrize("arch, sharpen", [("lprnet_small", 30.0), ("baseline18", 30.0), ("ppocr_v4", 30.0)])
 def test_fp16_real_architectures_match_fp32(tmp_path, arch, sharpen):
     from lpr_ray.export import export_onnx
 
@@ -668,7 +668,7 @@ def _cuda():
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("arch", ["lprnet_small", "baseline18"])
+@pytest.mark.parametrize("arch", ["lprnet_small", "baseline18", "ppocr_v4"])
 def test_torch_cuda_fp16_matches_onnxruntime(tmp_path, arch):
     _cuda()
     spec = resolve_model(_write_torch_model(tmp_path / "m", arch))

@@ -103,8 +103,10 @@ class Attention(nn.Module):
     def forward(self, x):
         n, t, d = x.shape
         q, k, v = self.qkv(x).reshape(n, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(y.transpose(1, 2).reshape(n, t, d))
+        # Written out rather than F.scaled_dot_product_attention, whose ONNX export carries an
+        # If node that TensorRT's FP16 path (lpr_ray.backends.fp16) and plain graphs avoid.
+        attn = torch.softmax((q * (d // self.heads) ** -0.5) @ k.transpose(-2, -1), dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(n, t, d))
 
 
 class TransformerBlock(nn.Module):
@@ -182,7 +184,7 @@ class PPOCRv4Rec(nn.Module):
         """[N, 3, 48, 192] normalised -> [N, 120, 24] per-step features."""
         x = self.blocks(self.stem(x))  # [N, 480, 3, 48]
         x = F.avg_pool2d(x, (3, 2))  # [N, 480, 1, 24]
-        return self.neck(x).squeeze(2)
+        return self.neck(x)[:, :, 0]  # not squeeze(2): its ONNX export is an If on the size
 
     def forward(self, x):
         x = F.interpolate(x * 2.0 - 1.0, size=(48, self.WIDTH), mode="bilinear", align_corners=False)
