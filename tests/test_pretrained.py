@@ -87,6 +87,10 @@ def test_weights_come_from_a_wheel_file_too(tmp_path):
         P.find_weights(empty)
     with pytest.raises(LprRayError, match="do not exist"):
         P.find_weights(tmp_path / "missing.onnx")
+    other = tmp_path / "other.onnx"
+    other.write_bytes(WEIGHTS[:-1] + b"\0")
+    with pytest.raises(LprRayError, match="not the PP-OCRv4 recogniser lpr-ray was built on"):
+        P.find_weights(other)
 
 
 def test_freeze_keeps_the_stem_and_first_blocks_and_their_batchnorm():

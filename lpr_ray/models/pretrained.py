@@ -10,6 +10,7 @@ classifier keeps the pretrained rows of the characters the new dictionary shares
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import zipfile
@@ -22,6 +23,8 @@ from lpr_ray.errors import LprRayError, require
 
 RAPIDOCR_VERSION = "3.4.5"
 ONNX_NAME = "ch_PP-OCRv4_rec_infer.onnx"
+# The file the shipped models started from: another file is refused rather than half-loaded.
+ONNX_SHA256 = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
 INSTALL_HINT = (
     f"pip install --no-deps rapidocr=={RAPIDOCR_VERSION}  (only its model file is used; "
     "--no-deps keeps its opencv-python out of an environment that has the headless build)"
@@ -30,7 +33,19 @@ INSTALL_HINT = (
 
 def find_weights(source: str | os.PathLike | None = None) -> bytes:
     """The PP-OCRv4 recogniser's ONNX bytes from `source` (an .onnx file or a rapidocr .whl),
-    else from the installed `rapidocr` package, located without importing it."""
+    else from the installed `rapidocr` package, located without importing it; checked
+    against ONNX_SHA256."""
+    data, where = _read_weights(source)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != ONNX_SHA256:
+        raise LprRayError(
+            f"{where} is not the PP-OCRv4 recogniser lpr-ray was built on (sha256 {digest[:12]}..., "
+            f"expected {ONNX_SHA256[:12]}... from rapidocr {RAPIDOCR_VERSION}): {INSTALL_HINT}"
+        )
+    return data
+
+
+def _read_weights(source: str | os.PathLike | None) -> tuple[bytes, str]:
     if source is not None:
         path = Path(source)
         if not path.is_file():
@@ -40,14 +55,14 @@ def find_weights(source: str | os.PathLike | None = None) -> bytes:
                 names = [n for n in whl.namelist() if n.endswith("/" + ONNX_NAME)]
                 if not names:
                     raise LprRayError(f"{path} holds no {ONNX_NAME}: expected a rapidocr {RAPIDOCR_VERSION} wheel")
-                return whl.read(names[0])
-        return path.read_bytes()
+                return whl.read(names[0]), f"{path}!{names[0]}"
+        return path.read_bytes(), str(path)
     spec = importlib.util.find_spec("rapidocr")
     locations = list(spec.submodule_search_locations or []) if spec else []
     for folder in locations:
         candidate = Path(folder) / "models" / ONNX_NAME
         if candidate.is_file():
-            return candidate.read_bytes()
+            return candidate.read_bytes(), str(candidate)
     found = f"rapidocr is installed at {locations} but has no models/{ONNX_NAME}" if locations else "rapidocr is not installed"
     raise LprRayError(f"the ppocr_v4 architecture starts from PP-OCRv4's weights, and {found}: {INSTALL_HINT}")
 
