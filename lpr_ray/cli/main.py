@@ -14,7 +14,7 @@ import sys
 
 from lpr_ray.errors import LprRayError
 
-COMMANDS = ["run", "eval", "demo", "models", "synth", "train", "export", "build-engine", "query", "report"]
+COMMANDS = ["run", "predict", "eval", "demo", "models", "synth", "train", "export", "build-engine", "query", "report"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lpr-ray",
         description="Batch licence-plate recognition (LPRNet) over object storage with Ray Data.",
     )
+    from lpr_ray import __version__
+
+    parser.add_argument("--version", action="version", version=f"lpr-ray {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         try:
