@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import posixpath
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -531,17 +532,26 @@ def _cell(v) -> str:
 
 
 def format_table(table: pa.Table, *, max_rows: int = 50, max_width: int = 60) -> str:
-    """A plain-text table for terminals."""
+    """A plain-text table for terminals (Chinese characters take two columns there)."""
     names = table.column_names
     rows = [[_short(_cell(v), max_width) for v in r.values()] for r in table.slice(0, max_rows).to_pylist()]
-    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
-    line = "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True))
+    widths = [max([_columns(n)] + [_columns(r[i]) for r in rows]) for i, n in enumerate(names)]
+    line = "  ".join(_pad(n, w) for n, w in zip(names, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    out += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)) for r in rows]
     if table.num_rows > max_rows:
         out.append(f"... {table.num_rows - max_rows} more rows")
     out.append(f"({table.num_rows} rows)")
     return "\n".join(out)
+
+
+def _columns(s: str) -> int:
+    """Terminal columns of `s`: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def _pad(s: str, width: int) -> str:
+    return s + " " * (width - _columns(s))
 
 
 def _short(s: str, width: int) -> str:

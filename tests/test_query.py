@@ -323,3 +323,11 @@ def test_review_findings_of_session_14(local_root, tmp_path, capsys, monkeypatch
         assert cli_main(argv) == 2, argv
         err = capsys.readouterr().err
         assert str(broken) in err and "Traceback" not in err, err
+
+
+def test_table_columns_line_up_with_chinese_plates():
+    table = pa.table({"plate": ["皖A12345", "7ABC123"], "confidence": [0.9, 0.8]})
+    lines = query.format_table(table).splitlines()
+    # 皖 takes two terminal columns: the confidence column starts at the same column in each row
+    assert lines[2].index("0.9") + 1 == lines[3].index("0.8")
+    assert lines[0].index("confidence") == lines[3].index("0.8")

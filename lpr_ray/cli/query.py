@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {n} rows to {args.csv}", file=sys.stderr)
     if args.json:
         for row in table.to_pylist():
-            print(json.dumps(row, default=str))
+            print(json.dumps(row, default=str, ensure_ascii=False))
     else:
         print(query.format_table(table, max_rows=args.limit or 50))
     return 0
