@@ -7,7 +7,12 @@ import numpy as np
 ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 
 
-def standin_render(seed: int, n: int):
+def standin_render(seed: int, n: int, region: str = "us"):
+    if region != "us":  # only the US look is stood in for; other regions use the real generator
+        from lpr_ray.synth import render_batch
+
+        images, labels = render_batch(seed, n, region)
+        return np.asarray(images), list(labels)
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for _ in range(n):

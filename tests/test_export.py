@@ -31,9 +31,11 @@ def checkpoint(tmp_path_factory):
         out=str(out), epochs=1, steps_per_epoch=3, batch_size=8, synthetic=1, val_synthetic=8,
         workers=0, threads=1, log_every=0,
     )
-    train(cfg)
-    yield out / "best.pt"
-    mp.undo()
+    try:
+        train(cfg)
+    finally:  # a module-scope patch must not outlive a failed set-up
+        mp.undo()
+    return out / "best.pt"
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +43,10 @@ def exported(checkpoint, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setattr(tdata, "render_synthetic", standin_render)
     out = tmp_path_factory.mktemp("export")
-    info = export_checkpoint(str(checkpoint), str(out), val_synthetic=32, include_checkpoint=True)
-    mp.undo()
+    try:
+        info = export_checkpoint(str(checkpoint), str(out), val_synthetic=32, include_checkpoint=True)
+    finally:
+        mp.undo()
     return out, info
 
 

@@ -180,7 +180,7 @@ def test_cli_train_smoke(tmp_path, monkeypatch):
 
 def test_best_restarts_when_the_validation_set_changes(tmp_path, monkeypatch):
     train(small_cfg(tmp_path, epochs=1))
-    monkeypatch.setattr(tdata, "render_synthetic", lambda seed, n: standin_render(seed + 1, n))
+    monkeypatch.setattr(tdata, "render_synthetic", lambda seed, n, region="us": standin_render(seed + 1, n, region))
     trainer = Trainer(small_cfg(tmp_path, epochs=2, resume=True))
     trainer.run()
     best = torch.load(tmp_path / "run" / "best.pt", weights_only=False)

@@ -39,13 +39,16 @@ def _write_range(tmp: str, seed: int, start: int, stop: int, width: int, region:
 
 def _write_plates(tmp: Path, seed: int, start: int, stop: int, width: int, region: str) -> None:
     images, labels = tmp / "images", tmp / "labels"
+    made: set[str] = set()
     for i in range(start, stop):
         p = render_plate(seed, i, region)
         name = f"{i:0{width}d}"
         if region != "us":  # one folder per plate type: `lpr-ray eval` reports accuracy by folder
             name = f"{p.kind}/{name}"
-            (images / p.kind).mkdir(exist_ok=True)
-            (labels / p.kind).mkdir(exist_ok=True)
+            if p.kind not in made:
+                (images / p.kind).mkdir(exist_ok=True)
+                (labels / p.kind).mkdir(exist_ok=True)
+                made.add(p.kind)
         if p.jpeg is not None:
             (images / f"{name}.jpg").write_bytes(p.jpeg)
         else:
