@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from lpr_ray.atomic import atomic_open
-from lpr_ray.charset import plate_text
+from lpr_ray.charset import CN, plate_text
 from lpr_ray.errors import LprRayError
 
 MODES = ("exact", "wildcard", "fuzzy")
@@ -40,6 +40,10 @@ CONFUSIONS = {"0": "0DQO", "8": "8B", "1": "1I", "5": "5S", "2": "2Z"}
 _FROM = "".join(chars[1:] for chars in CONFUSIONS.values())
 _TO = "".join(canon * (len(chars) - 1) for canon, chars in CONFUSIONS.items())
 _TRANSLATE = str.maketrans(_FROM, _TO)
+# Chinese plates: the province character is the one most often misread, and the shipped
+# models' province misreads spread over many pairs (浙/湘, 冀/贵, 粤/鄂, 贵/鲁, 川/陕, ... in
+# docs/model-log.md), so a leading province matches any province rather than a few classes.
+PROVINCES = CN.characters[:31]
 
 READ_STATUSES = ("ok", "too_short")
 # The UTC date of processed_at by arithmetic: 3-4x faster than CAST(... AS DATE) of a
@@ -50,14 +54,19 @@ LISTING = ["plate", "confidence", "status", "uri", "label", "correct", "run_id",
 
 
 def canonical(text: str) -> str:
-    """The plate with every confusable character replaced by its class's canonical digit."""
-    return text.upper().translate(_TRANSLATE)
+    """The plate with every confusable character replaced by its class's canonical digit
+    (and a leading Chinese province by the first province)."""
+    text = text.upper().translate(_TRANSLATE)
+    return PROVINCES[0] + text[1:] if text[:1] in PROVINCES else text
 
 
 def class_regex(text: str) -> str:
     """A regex matching TEXT and every string equal to it up to the OCR confusions."""
     out = []
-    for ch in text.upper():
+    for i, ch in enumerate(text.upper()):
+        if i == 0 and ch in PROVINCES:
+            out.append(f"[{''.join(PROVINCES)}]")
+            continue
         cls = next((chars for chars in CONFUSIONS.values() if ch in chars), None)
         out.append(f"[{cls}]" if cls else re.escape(ch))
     return "".join(out)
@@ -370,7 +379,8 @@ def find_plates(
       upper-case without them).
     - wildcard: `*` any run of characters, `?` one character (SQL `%` and `_` work too).
     - fuzzy: within one edit (insert, delete or substitute a character), or the same after
-      mapping the usual OCR confusions (0/D/Q/O, 8/B, 1/I, 5/S, 2/Z). Extra columns: `match`
+      mapping the usual OCR confusions (0/D/Q/O, 8/B, 1/I, 5/S, 2/Z; a Chinese plate's
+      province for any other province). Extra columns: `match`
       (exact, confusion or edit) and `edit_distance`; ranked by match, distance, confidence.
     """
     if mode not in MODES:

@@ -331,3 +331,17 @@ def test_table_columns_line_up_with_chinese_plates():
     # 皖 takes two terminal columns: the confidence column starts at the same column in each row
     assert lines[2].index("0.9") + 1 == lines[3].index("0.8")
     assert lines[0].index("confidence") == lines[3].index("0.8")
+
+
+def test_fuzzy_takes_a_misread_chinese_province_as_a_confusion(tmp_path):
+    root = str(tmp_path / "plates")
+    rows = _rows("run-cn", [("湘B12845", 0.7), ("湘B12345", 0.6), ("湘C12849", 0.5), ("B12345", 0.4)])
+    write_results_root(root, [{"run_id": "run-cn", "rows": rows, "partition": "run_date=2026-03-01"}])
+    got = query.find_plates(root, "浙B·12345", mode="fuzzy").to_pylist()
+    match = {r["plate"]: r["match"] for r in got}
+    # another province is a confusion, a lost province one edit; 湘C12849 is three changes away
+    assert match == {"湘B12345": "confusion", "B12345": "edit"}, match
+    # the province and a Latin look-alike (Z for 2) together: two substitutions, one class
+    got = query.find_plates(root, "浙B1Z845", mode="fuzzy").to_pylist()
+    assert [r["plate"] for r in got] == ["湘B12845"] and got[0]["match"] == "confusion"
+    assert query.canonical("浙B1Z845") == query.canonical("湘B12845") != query.canonical("湘B12345")

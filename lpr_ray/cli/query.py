@@ -14,10 +14,12 @@ plate matching (plates are stored upper-case without spaces or dashes; --plate i
   exact      the same text; a pattern with * ? % _ is treated as a wildcard
   wildcard   * any run of characters, ? one character (SQL % and _ work too)
   fuzzy      within one edit, or the same after mapping OCR confusions 0/D/Q/O 8/B 1/I 5/S 2/Z
+             (on Chinese plates also the province: 浙B12345 finds 湘B12845)
 
 examples:
   lpr-ray query --results s3://lot-results/plates --plate 7ABC123 --mode fuzzy
   lpr-ray query --results results/ --plate '7AB*'
+  lpr-ray query --results results/ --plate 粤B·12345 --mode fuzzy
   lpr-ray query --results results/ --review --threshold 0.5 --csv review.csv
   lpr-ray query --results results/ --stats run
   lpr-ray query --results results/ --stats partition --by run_date site
