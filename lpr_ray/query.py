@@ -519,14 +519,30 @@ def sql(results: str | Results, query: str, *, as_pandas: bool = False):
 # --------------------------------------------------------------------------- output helpers
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (`=HYPERLINK(...)`,
+# `=cmd|...`); object keys and plate text come from whoever filled the archive.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def write_csv(table: pa.Table, path: str) -> int:
-    """Write TABLE as CSV (lists joined with ';', timestamps ISO 8601); returns rows written."""
+    """Write TABLE as CSV (lists joined with ';', timestamps ISO 8601); returns rows written.
+    Text that a spreadsheet would run as a formula gets a leading `'` (OWASP's advice)."""
     with atomic_open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(table.column_names)
         for row in table.to_pylist():
-            w.writerow([_cell(v) for v in row.values()])
+            w.writerow([_csv_cell(v) for v in row.values()])
     return table.num_rows
+
+
+def _csv_cell(v) -> str:
+    text = _cell(v)
+    return "'" + text if isinstance(v, str) and text.startswith(_FORMULA_START) else text
+
+
+def _visible(text: str) -> str:
+    """Control characters as escapes: a key holding ESC, CR or LF must not drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _cell(v) -> str:
@@ -544,7 +560,7 @@ def _cell(v) -> str:
 def format_table(table: pa.Table, *, max_rows: int = 50, max_width: int = 60) -> str:
     """A plain-text table for terminals (Chinese characters take two columns there)."""
     names = table.column_names
-    rows = [[_short(_cell(v), max_width) for v in r.values()] for r in table.slice(0, max_rows).to_pylist()]
+    rows = [[_short(_visible(_cell(v)), max_width) for v in r.values()] for r in table.slice(0, max_rows).to_pylist()]
     widths = [max([_columns(n)] + [_columns(r[i]) for r in rows]) for i, n in enumerate(names)]
     line = "  ".join(_pad(n, w) for n, w in zip(names, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]

@@ -345,3 +345,25 @@ def test_fuzzy_takes_a_misread_chinese_province_as_a_confusion(tmp_path):
     got = query.find_plates(root, "浙B1Z845", mode="fuzzy").to_pylist()
     assert [r["plate"] for r in got] == ["湘B12845"] and got[0]["match"] == "confusion"
     assert query.canonical("浙B1Z845") == query.canonical("湘B12845") != query.canonical("湘B12345")
+
+
+def test_hostile_keys_stay_text_in_csv_and_on_the_terminal(tmp_path, capsys):
+    root = str(tmp_path / "plates")
+    rows = _rows("run-x", [("7ABC123", 0.3), ("7ABC124", 0.2), ("7ABC125", 0.1), ("7ABC126", 0.05)])
+    hostile = ["=cmd|' /C calc'!A0", "+HYPERLINK(\"http://x\")", "@SUM(A1)", "s3://a/\x1b[2Jcleared\r\nfake.jpg"]
+    for row, uri in zip(rows, hostile, strict=True):
+        row["uri"] = uri
+    write_results_root(root, [{"run_id": "run-x", "rows": rows, "partition": "run_date=2026-03-01"}])
+    out_csv = tmp_path / "review.csv"
+    assert cli_main(["query", "--results", root, "--review", "--threshold", "0.5", "--csv", str(out_csv)]) == 0
+    with open(out_csv, newline="", encoding="utf-8") as f:
+        got = list(csv.DictReader(f))
+    cells = [r["uri"] for r in got]
+    # a spreadsheet sees text, not formulas; the original is the cell minus one leading quote
+    assert sorted(cells) == sorted("'" + u if u[0] in "=+@" else u for u in hostile)
+    assert all(r["confidence"][0].isdigit() for r in got)  # numbers are left alone
+    capsys.readouterr()
+    assert cli_main(["query", "--results", root, "--review", "--threshold", "0.5"]) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\r" not in printed
+    assert "\\x1b[2Jcleared\\r\\nfake.jpg" in printed
