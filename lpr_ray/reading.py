@@ -1,6 +1,6 @@
 """From model outputs to plate reads: the decoders a run or an evaluation can use.
 
-`greedy` is NVIDIA's (DESIGN.md section 2): it needs only the contract's two outputs, so it
+`greedy` is NVIDIA's (docs/READING.md): it needs only the contract's two outputs, so it
 works with every model and backend, and its confidences match DeepStream's. `grammar`
 (lpr_ray.grammar) also weighs US plate formats; it needs every class's probability, which
 models exported by `lpr-ray export` offer as their `softmax` output and the onnxruntime and

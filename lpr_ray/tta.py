@@ -6,9 +6,8 @@ and zoomed in to 108% about its centre (edges replicated), and keeps the plate m
 agree on. Its confidence is the share of views that read it times the product of its
 characters' probabilities averaged over those views: a plate two of three views read gets
 at most 2/3. Each character's confidence carries the share's n-th root (n characters), so
-that the plate confidence stays the product of the character confidences (DESIGN.md
-section 4). Chosen on held-out synthetic plates among four view sets (MODEL_CARD.md,
-"Test-time views"). It costs one model pass per view.
+that the plate confidence stays the product of the character confidences (DeepStream's
+rule). Chosen on held-out synthetic plates among four view sets (docs/READING.md). It costs one model pass per view.
 
 Needs only numpy and OpenCV; works with every backend and decoder (it votes on reads).
 """

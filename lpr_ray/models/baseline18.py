@@ -1,6 +1,6 @@
 """`baseline18`: NVIDIA TAO's LPRNet baseline18, re-implemented in PyTorch.
 
-As described in TAO's open source (DESIGN.md section 2): the R, G and B channels are summed
+As described in TAO's open source (docs/READING.md): the R, G and B channels are summed
 into one; a 3x3 conv stem of 64 channels; 8 residual blocks (64, 64, 128/2, 128, 256/2,
 256, 300, 300) giving 300 x 12 x 24; each of the 24 columns (300 x 12 = 3600 values) is one
 time step of an LSTM with 512 units; a dense layer + softmax scores the classes.

@@ -52,7 +52,7 @@ def plan_actors(
     needed = n * reserve + fetch_cpus
     if needed > cluster_cpus + 1e-9:
         # Ray would start the actors it can and wait for the others for ever, while no fetch
-        # task can run to feed them: the silent hang of DESIGN.md.
+        # task can run to feed them: a silent hang.
         fits = max(0, math.floor((cluster_cpus - fetch_cpus) / reserve + 1e-9))
         raise LprRayError(
             f"{n} recogniser actors reserving {reserve:g} CPUs each, plus {fetch_cpus:g} for reading, need "

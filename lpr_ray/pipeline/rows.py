@@ -1,4 +1,4 @@
-"""The output rows (DESIGN.md §3) as an Arrow schema, and how a batch becomes rows."""
+"""The output rows (docs/LAYOUT.md) as an Arrow schema, and how a batch becomes rows."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def build_rows(
                 "(is the crop a plate, and tight around it?)"
             )
     labels = [_opt_str(lab) for lab in batch["label"]]
-    # Present whenever a label is (DESIGN.md section 3): an image that could not be read was not
+    # Present whenever a label is (docs/LAYOUT.md): an image that could not be read was not
     # read correctly, so a run's accuracy counts it among its labelled images.
     correct = [None if lab is None else plates[i] == lab for i, lab in enumerate(labels)]
     width = [None if w < 0 else int(w) for w in batch["width"]]
