@@ -213,9 +213,9 @@ def test_dockerfile_installs_the_extras_and_matches_ray():
     assert image in text
 
 
-def test_readme_documents_each_file():
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Running on a cluster"):]
+def test_running_docs_document_each_file():
+    running = (REPO / "docs" / "RUNNING.md").read_text()
+    section = running[running.index("## Running on a cluster"):]
     for name in [*KUBE_FILES, "autoscaler-aws-g4dn.yaml", "Dockerfile"]:
         assert f"cluster/{name}" in section, name
     assert os.path.exists(REPO / "jobs" / "recognize.py")

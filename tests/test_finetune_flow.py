@@ -1,4 +1,4 @@
-"""The user's fine-tuning sequence (README "Training, fine-tuning and GPUs"), on small data:
+"""The user's fine-tuning sequence (docs/TRAINING.md "Fine-tuning on your plates"), on small data:
 fine-tune from the shipped default mixing in synthetic plates, evaluate before and after,
 export, run the job with the new model."""
 
