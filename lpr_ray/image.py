@@ -8,18 +8,28 @@ without allocating it.
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
-
-import cv2
-import numpy as np
-
-MODEL_HEIGHT = 48
-MODEL_WIDTH = 96
 
 # A plate crop is at most a few hundred pixels; 16M pixels leaves room for full frames
 # sent by mistake while refusing bombs (30000x30000 would need 2.7 GB decoded).
 DEFAULT_MAX_PIXELS = 16_000_000
+# The second wall against bombs, for headers our parsers read differently from OpenCV's
+# decoders: OpenCV refuses to allocate an image over this many pixels whatever the format.
+# It reads the variable once, at its first decode, so it is set before cv2 is imported.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(DEFAULT_MAX_PIXELS))
+OPENCV_PIXEL_LIMIT = int(os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"])
+
+import cv2  # noqa: E402 - after the pixel limit above
+import numpy as np  # noqa: E402
+
+MODEL_HEIGHT = 48
+MODEL_WIDTH = 96
+
+# Every decode failure becomes a row with its reason; OpenCV's own log line for each one
+# would print thousands of lines to the console for a damaged archive.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # Below this an image holds no readable characters.
 MIN_WIDTH = 8
@@ -64,17 +74,25 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def _jpeg_segments(data: bytes):
-    """Yield (marker, offset) of each JPEG segment up to and including the first SOS."""
+    """Yield (marker, offset) of each JPEG segment up to and including the first SOS.
+
+    Bytes between segments are skipped up to the next 0xFF, as libjpeg does ("N extraneous
+    bytes before marker"): stopping there instead would miss a frame header that libjpeg
+    still finds, and with it the size of a bomb."""
     i = 2
     n = len(data)
     while i + 4 <= n:
         if data[i] != 0xFF:
-            return None
+            nxt = data.find(b"\xff", i)
+            if nxt < 0:
+                return
+            i = nxt
+            continue
         marker = data[i + 1]
         if marker == 0xFF:  # fill byte
             i += 1
             continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+        if marker in (0xD8, 0x01, 0x00) or 0xD0 <= marker <= 0xD7:
             i += 2
             continue
         yield marker, i
@@ -198,11 +216,11 @@ def decode_crop(
         )
     fmt = sniff_format(data)
     if fmt is None:
-        head = data[:16].decode("ascii", "replace").strip()
+        # Never the bytes themselves: a row's error must not carry a file's content.
         kind = "text" if data[:512].isascii() else "binary data"
         return _fail(
             "not_an_image",
-            f"the object is {kind} (starts {head!r}), not an image OpenCV can decode "
+            f"the object is {kind} ({n} bytes), not an image OpenCV can decode "
             "(expected JPEG, PNG, BMP, GIF, WebP, TIFF or PNM)",
         )
     size = header_size(data, fmt)
@@ -228,7 +246,15 @@ def decode_crop(
     try:
         bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     except cv2.error as exc:
-        return _fail("not_an_image", f"OpenCV could not decode the {fmt.upper()} data: {exc}")
+        if "CV_IO_MAX_IMAGE_PIXELS" in str(exc):
+            return _fail(
+                "image_too_large",
+                f"the {fmt.upper()} data declares more than {OPENCV_PIXEL_LIMIT} pixels to "
+                "OpenCV's decoder; refused without decoding",
+                *(size or (None, None)),
+            )
+        first = (str(exc).strip().splitlines() or [""])[-1][:200]
+        return _fail("not_an_image", f"OpenCV could not decode the {fmt.upper()} data: {first}")
     if bgr is None:
         return _fail(
             "not_an_image",

@@ -114,3 +114,14 @@ def storage_error(what: str, uri: str, exc: BaseException) -> str:
             "node's role) and their permission on this bucket"
         )
     return f"{what} {uri}: {type(exc).__name__}: {first[:300]}"
+
+
+# Storage libraries that raise their own exception types (not OSError) for a refused
+# connection or a bad endpoint: botocore's EndpointConnectionError, aiohttp's errors.
+_STORAGE_LIBRARIES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec")
+
+
+def is_storage_library_error(exc: BaseException) -> bool:
+    """Whether an exception comes from a storage client library (so it is about the store,
+    not a bug of lpr-ray's): OSErrors and those libraries' own types."""
+    return isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in _STORAGE_LIBRARIES

@@ -7,6 +7,8 @@
   this test process is connected to it (ray.init) for the session.
 - `ray_cluster_with_dashboard`: the same with the dashboard, for the Jobs API (a separate
   cluster, started only by tests that ask for it).
+- `model_dir`: a small real ONNX model of NVIDIA's US contract (random weights, seed 5), for the
+  job's tests: what it reads does not matter, that every object gets its row does.
 """
 
 from __future__ import annotations
@@ -83,3 +85,14 @@ def ray_cluster_with_dashboard(s3) -> Iterator:
     """A cluster with the dashboard and Jobs API; this process does not ray.init() to it."""
     with _cluster(s3, dashboard=True) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    from contract_models import write_contract_model
+
+    from lpr_ray.charset import US
+
+    d = tmp_path_factory.mktemp("model")
+    write_contract_model(d, list(US.characters), seed=5)
+    return d

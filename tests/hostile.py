@@ -281,6 +281,14 @@ def make_hostile_objects(seed: int = 0) -> list[tuple[str, bytes, str]]:
         + (16383).to_bytes(3, "little"),
         TOO_LARGE,
     )
+    # One stray byte before the frame header: libjpeg skips it ("1 extraneous bytes before
+    # marker") and decodes 400M pixels from 700 bytes, so the header check must skip it too.
+    for w, h, stray in [(20000, 20000, b"\x00"), (30000, 30000, b"\x00"), (20000, 20000, b"ABC"),
+                        (16000, 16000, b"\xff\x00")]:
+        big = _patch_jpeg_size(jpg, w, h)
+        sof = next(big.find(m) for m in (b"\xff\xc0", b"\xff\xc2") if big.find(m) > 0)
+        add(f"toolarge/jpeg_stray_{stray.hex()}_before_sof_{w}x{h}.jpg",
+            big[:sof] + stray + big[sof:], TOO_LARGE)
     add(
         "toolarge/pnm_header_5000x5000.ppm",
         b"P6\n5000 5000\n255\n" + bytes(3000),
@@ -358,3 +366,90 @@ def tiff_bomb(width: int = 12000, height: int = 12000) -> bytes:
         ifd += struct.pack("<HHI", tag, typ, 1) + packed
     ifd += struct.pack("<I", 0)
     return b"II*\x00" + struct.pack("<I", ifd_offset) + ifd + strip
+
+
+# ---------------------------------------------------------------------------------------------
+# mutation fuzzing: what a flaky disk, a bad copy or an attacker does to real crops
+
+
+def _dims_patches(data: bytes, fmt: str, rng: np.random.Generator) -> bytes:
+    """The crop with the size fields of its header set to random values (small, huge, zero)."""
+    out = bytearray(data)
+    big = [0, 1, 7, 65535, 30000, 20000, int(rng.integers(0, 1 << 16))]
+    w, h = (int(rng.choice(big)) for _ in range(2))
+    try:
+        if fmt == "png":
+            struct.pack_into(">II", out, 16, w, h)
+        elif fmt == "jpeg":
+            return _patch_jpeg_size(bytes(out), w, h)
+        elif fmt == "bmp":
+            struct.pack_into("<ii", out, 18, w, -h if rng.random() < 0.3 else h)
+        elif fmt == "gif":
+            struct.pack_into("<HH", out, 6, w, h)
+            frame = out.find(b"\x2c", 13)  # the first image descriptor
+            if frame > 0 and frame + 9 <= len(out):
+                struct.pack_into("<HH", out, frame + 5, w, h)
+        elif fmt == "webp" and out[12:16] == b"VP8 " and len(out) >= 30:
+            struct.pack_into("<HH", out, 26, w & 0x3FFF, h & 0x3FFF)
+        elif fmt == "webp" and out[12:16] == b"VP8L" and len(out) >= 25:
+            bits = ((w - 1) & 0x3FFF) | (((h - 1) & 0x3FFF) << 14)
+            out[21:25] = (bits | (out[24] & 0xF0) << 24).to_bytes(4, "little")
+        elif fmt == "tiff":
+            (ifd,) = struct.unpack_from("<I", out, 4)
+            (count,) = struct.unpack_from("<H", out, ifd)
+            for k in range(count):
+                tag, typ = struct.unpack_from("<HH", out, ifd + 2 + 12 * k)
+                if tag in (256, 257):
+                    value = w if tag == 256 else h
+                    if typ == 3:
+                        struct.pack_into("<H", out, ifd + 10 + 12 * k, value)
+                    else:
+                        struct.pack_into("<I", out, ifd + 10 + 12 * k, value)
+    except (struct.error, ValueError):
+        pass
+    return bytes(out)
+
+
+def _mutate(data: bytes, fmt: str, rng: np.random.Generator) -> tuple[str, bytes]:
+    """(what was done, the mutated bytes): flips, inserts and cuts in the header (first 200
+    bytes) or anywhere, or fuzzed header dimensions."""
+    kind = str(rng.choice(["flip_header", "flip_any", "insert_header", "insert_any",
+                           "cut_header", "cut_any", "dims", "dims_flip"]))
+    out = bytearray(data)
+    n = len(out)
+    at = int(rng.integers(0, min(n, 200))) if kind.endswith("header") else int(rng.integers(0, n))
+    if kind.startswith("flip"):
+        for _ in range(int(rng.integers(1, 9))):
+            i = at if kind == "flip_header" else int(rng.integers(0, n))
+            out[i] ^= 1 << int(rng.integers(0, 8))
+    elif kind.startswith("insert"):
+        out[at:at] = rng.integers(0, 256, size=int(rng.integers(1, 64)), dtype=np.uint8).tobytes()
+    elif kind.startswith("cut"):
+        del out[at : at + int(rng.integers(1, 128))]
+    else:
+        out = bytearray(_dims_patches(data, fmt, rng))
+        if kind == "dims_flip":
+            i = int(rng.integers(0, len(out)))
+            out[i] ^= 0xFF
+    return kind, bytes(out)
+
+
+def make_fuzzed_objects(seed: int, count: int = 1000) -> list[tuple[str, bytes]]:
+    """`count` (name, data) pairs: crops in the seven formats mutated by `_mutate`, plus the
+    header-size bombs above, in a seeded order. Whatever the bytes, decode_crop must give a
+    status without an exception and without decoding more than its pixel limit, and the job
+    exactly one row each."""
+    rng = np.random.default_rng(seed)
+    bases = []
+    for i in range(12):
+        img = _plate(rng, int(rng.integers(20, 160)), int(rng.integers(60, 400)))
+        for fmt, ext in (("jpeg", ".jpg"), ("png", ".png"), ("bmp", ".bmp"), ("gif", ".gif"),
+                         ("webp", ".webp"), ("tiff", ".tiff")):
+            params = [cv2.IMWRITE_JPEG_PROGRESSIVE, 1] if fmt == "jpeg" and i % 3 == 0 else []
+            bases.append((fmt, f"{i:02d}{ext}", _enc(ext, img, params)))
+    out = []
+    for k in range(count):
+        fmt, name, data = bases[int(rng.integers(0, len(bases)))]
+        kind, mutated = _mutate(data, fmt, rng)
+        out.append((f"fuzz/{k:05d}_{kind}_{name}", mutated))
+    return out

@@ -39,6 +39,7 @@ def test_bench_gpu_fails_without_a_gpu(tmp_path):
     ("bench_decode.py", ["--batch-size", "0"], "expected a whole number >= 1, got '0'"),
     ("bench_models.py", ["--batch-sizes", "8,0"], "expected comma-separated whole numbers >= 1"),
     ("bench_synth.py", ["--n", "-5"], "expected a whole number >= 1, got '-5'"),
+    ("bench_fuzz.py", ["--objects", "0"], "expected a whole number >= 1, got '0'"),
 ])
 def test_bad_option_values_are_one_line_errors(script, args, says, tmp_path):
     done = bench(script, *args, cwd=tmp_path)

@@ -41,13 +41,6 @@ pytestmark = pytest.mark.slow
 PATTERN = r"(?P<site>[^/]+)/(?P<camera>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/"
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("inc-model")
-    write_contract_model(d, list(US.characters), seed=5)
-    return d
-
-
 def png(i: int) -> bytes:
     rng = np.random.default_rng(i)
     return cv2.imencode(".png", rng.integers(0, 256, size=(24, 80, 3), dtype=np.uint8))[1].tobytes()

@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
-from contract_models import write_contract_model
 from hostile import make_hostile_objects
 from realdata import REAL
 
@@ -28,13 +27,6 @@ from lpr_ray.storage import arrow_filesystem
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("model")
-    write_contract_model(d, list(US.characters), seed=5)
-    return d
 
 
 def read_rows(output: str, run_id: str) -> pa.Table:

@@ -150,21 +150,25 @@ def test_output_and_ledger_inside_the_input_are_not_inputs(tmp_path):
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         (src / rel).write_bytes(b"x")
     exclude = (str(src / "results") + "/", str(src / "ledger"))
+    # Markers are objects of the archive like any other: they get rows (issue 21).
+    want = [str(src / "_SUCCESS"), str(src / "lot1" / ".DS_Store"), str(src / "lot1" / "a.png")]
     for uri in (str(src), str(src / "**")):
         listed = resolve_inputs(uri, exclude=exclude).table.column("uri").to_pylist()
-        assert listed == [str(src / "lot1" / "a.png")], uri
+        assert listed == want, uri
     with pytest.raises(LprRayError, match="holds only the run's own output"):
         resolve_inputs(str(src / "results"), exclude=exclude)
 
 
-def test_s3_folder_markers_are_not_inputs(s3):
+def test_s3_folder_markers_are_inputs_too(s3):
+    """Every key gets a row, _SUCCESS too (an empty_object row, issue 21); an empty "sub/" key
+    is a folder, not an object."""
     s3.put(f"s3://{s3.bucket}/markers/a.png", png())
     s3.boto3_client().put_object(Bucket=s3.bucket, Key="markers/sub/", Body=b"")
     s3.put(f"s3://{s3.bucket}/markers/sub/b.png", png(1))
     s3.put(f"s3://{s3.bucket}/markers/sub/_SUCCESS", b"")
-    want = [f"s3://{s3.bucket}/markers/a.png", f"s3://{s3.bucket}/markers/sub/b.png"]
+    want = [f"s3://{s3.bucket}/markers/{k}" for k in ("a.png", "sub/_SUCCESS", "sub/b.png")]
     for uri in (f"s3://{s3.bucket}/markers/", f"s3://{s3.bucket}/markers/**"):
-        assert resolve_inputs(uri).table.column("uri").to_pylist() == want, uri
+        assert sorted(resolve_inputs(uri).table.column("uri").to_pylist()) == sorted(want), uri
 
 
 # --- reads --------------------------------------------------------------------------------

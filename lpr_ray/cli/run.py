@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import sys
 
-from lpr_ray.cli.args import non_negative_float, positive_int
+from lpr_ray.cli.args import non_negative_float, non_negative_int, positive_int
 from lpr_ray.reading import DECODES, TTA_HELP, TTAS
 
 EPILOG = r"""INPUT can be a local folder, an object-storage prefix (s3://bucket/prefix, any fsspec URL),
@@ -56,6 +59,14 @@ def add_run_arguments(p: argparse.ArgumentParser, *, always_incremental: bool = 
     p.add_argument("--partition-pattern", default=None,
                    help="regex with named groups (site, camera, date...) searched in each object key; "
                         "rows are Hive-partitioned by run_date and those groups")
+    p.add_argument("--local-root", action="append", default=[], metavar="DIR",
+                   help="also read local files under DIR (repeatable). Local files are read only under "
+                   "the input's own folder (a manifest's folder): a manifest entry or a symlink that "
+                   "leads elsewhere gets a 'refused' row unless a --local-root allows it")
+    p.add_argument("--max-lost-batches", type=non_negative_int, default=10, metavar="N",
+                   help="a fetch batch whose task fails 3 times (its worker killed for memory, a crash) "
+                   "is lost: its objects get 'batch_lost' rows, read again by the next --incremental "
+                   "run. More than N lost batches fail the run (default: 10; 0: the first one does)")
     p.add_argument("--rows-per-file", type=positive_int, default=100_000, help="at most this many rows per Parquet file (default: 100000; at least --min-rows-per-file)")
     p.add_argument("--min-rows-per-file", type=positive_int, default=20_000,
                    help="at least this many rows per write task, so files are not tiny (default: 20000)")
@@ -87,6 +98,8 @@ def config_from_args(args: argparse.Namespace):
         incremental=args.incremental,
         ledger=args.ledger,
         partition_pattern=args.partition_pattern,
+        local_roots=tuple(args.local_root),
+        max_lost_batches=args.max_lost_batches,
         rows_per_file=args.rows_per_file,
         min_rows_per_file=args.min_rows_per_file,
         lock_timeout_s=args.lock_timeout,
@@ -101,9 +114,36 @@ def execute(args: argparse.Namespace) -> int:
     )
     from lpr_ray.pipeline.job import run_job
 
-    summary = run_job(config_from_args(args))
-    print(summary.to_json() if args.json else summary.format())
+    if not args.json:
+        print(run_job(config_from_args(args)).format())
+        return 0
+    with _stdout_to_stderr() as stdout:
+        summary = run_job(config_from_args(args))
+        import ray
+
+        # Its last forwarded worker lines come at shutdown: while stdout still goes to stderr.
+        ray.shutdown()
+    with stdout:
+        stdout.write(summary.to_json() + "\n")
     return 0
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """With --json, stdout carries the JSON only: Ray prints its workers' lines ("(raylet)
+    ...", a task's prints) to the driver's stdout, from Python and from C++, so both
+    sys.stdout and file descriptor 1 go to stderr while the job runs. Yields the real stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    real = os.fdopen(os.dup(saved), "w", encoding="utf-8", closefd=True)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield real
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def register(sub) -> None:

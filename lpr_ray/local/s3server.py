@@ -129,6 +129,8 @@ class LocalS3:
         # Letters and digits only: AWS-style keys that need no escaping anywhere.
         self.access_key = "LPR" + _random_key(17, string.ascii_uppercase + string.digits)
         self.secret_key = _random_key(40, string.ascii_letters + string.digits)
+        self.reader_key = "LPRR" + _random_key(16, string.ascii_uppercase + string.digits)
+        self.reader_secret = _random_key(40, string.ascii_letters + string.digits)
         self.ports: dict[str, int] = {}
         self.root: Path | None = None
         self._own_root = False
@@ -178,7 +180,14 @@ class LocalS3:
                                 {"accessKey": self.access_key, "secretKey": self.secret_key}
                             ],
                             "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-                        }
+                        },
+                        {  # for tests of what a read-only user sees (read_only_env)
+                            "name": "lpr-reader",
+                            "credentials": [
+                                {"accessKey": self.reader_key, "secretKey": self.reader_secret}
+                            ],
+                            "actions": ["Read", "List"],
+                        },
                     ]
                 }
             )
@@ -311,6 +320,10 @@ class LocalS3:
             # Never ask the EC2 metadata service (169.254.169.254) for credentials or region.
             "AWS_EC2_METADATA_DISABLED": "true",
         }
+
+    def read_only_env(self) -> dict[str, str]:
+        """env() with the credentials of a user who may read and list but never write."""
+        return {**self.env(), "AWS_ACCESS_KEY_ID": self.reader_key, "AWS_SECRET_ACCESS_KEY": self.reader_secret}
 
     def storage_options(self) -> dict:
         """fsspec/s3fs keyword arguments, for code that does not read the environment."""

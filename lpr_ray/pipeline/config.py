@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lpr_ray.errors import LprRayError
-from lpr_ray.image import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from lpr_ray.image import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, OPENCV_PIXEL_LIMIT
 
 # Letters, digits, '_' and '-': a run id names files and folders (data files, _ledger/,
 # _runs/<run_id>/), so '/' or '..' would escape OUTPUT, and Ray's Parquet writer asserts
@@ -62,7 +62,11 @@ class RunConfig:
     incremental: bool = False  # skip objects already in the committed ledger
     ledger: str | None = None  # where ledger files go (default: OUTPUT/_ledger)
     partition_pattern: str | None = None  # regex with named groups applied to object keys
+    local_roots: tuple[str, ...] = ()  # local folders readable besides the input's own
     engine_cache: str | None = None  # shared TensorRT engine cache (URI)
+    # Fetch batches that may fail on every try (their objects get batch_lost rows) before the
+    # run fails instead; 0: the first lost batch fails the run.
+    max_lost_batches: int = 10
     lock_timeout_s: float | None = None  # wait this long for another run on the cluster; None: for ever
     run_id: str = dataclasses.field(default_factory=new_run_id)
 
@@ -90,8 +94,16 @@ class RunConfig:
             raise LprRayError(f"--lock-timeout must be >= 0 seconds, got {self.lock_timeout_s}")
         if not self.input:
             raise LprRayError("--input is required")
+        if isinstance(self.local_roots, str) or not all(isinstance(r, str) and r for r in self.local_roots):
+            raise LprRayError(f"--local-root: expected a list of folders, got {self.local_roots!r}")
+        if not 1 <= self.max_pixels <= OPENCV_PIXEL_LIMIT:
+            raise LprRayError(
+                f"max_pixels must be between 1 and {OPENCV_PIXEL_LIMIT} (OpenCV's limit, from "
+                f"OPENCV_IO_MAX_IMAGE_PIXELS in the workers' environment), got {self.max_pixels}")
         if not self.output:
             raise LprRayError("--output is required")
+        if not isinstance(self.max_lost_batches, int) or self.max_lost_batches < 0:
+            raise LprRayError(f"--max-lost-batches must be a whole number >= 0, got {self.max_lost_batches!r}")
         if self.rows_per_file < 1:
             raise LprRayError(f"--rows-per-file must be >= 1, got {self.rows_per_file}")
         if not 1 <= self.min_rows_per_file <= self.rows_per_file:

@@ -3,12 +3,18 @@
 Folders, prefixes and globs are listed on the driver. A manifest (Parquet or CSV with a
 `uri` column and an optional `label` column) is read by Ray tasks instead, so an archive of
 millions of keys needs no listing on the driver.
+
+Every listed entry that is not a folder is an input, and gets a row: markers such as
+`_SUCCESS` and `.DS_Store`, symlinks, FIFOs and S3 keys ending in "/" that hold bytes too (the
+fetch stage says what each one is). Only the run's own output and ledger, and empty "folder/"
+keys, are left out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import posixpath
+import os
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -16,11 +22,16 @@ import pyarrow as pa
 from lpr_ray.charset import Charset
 from lpr_ray.dataset import is_tao_dataset, list_tao
 from lpr_ray.errors import LprRayError
-from lpr_ray.storage import full_uri, normalize_uri, storage_error, url_to_fs
+from lpr_ray.storage import (
+    full_uri,
+    is_local,
+    is_storage_library_error,
+    normalize_uri,
+    storage_error,
+    url_to_fs,
+)
 
 MANIFEST_SUFFIXES = (".parquet", ".csv", ".csv.gz")
-# Markers and metadata that object stores and writers leave beside data.
-IGNORED_NAMES = ("_SUCCESS", ".DS_Store")
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +42,9 @@ class Inputs:
     uri: str
     table: pa.Table | None = None  # uri, label, etag, size, mtime, version: for listed kinds
     manifest_format: str | None = None  # "parquet" | "csv"
+    # Resolved local folders the job may read files from: the input's own folder (a local
+    # manifest's folder); none for remote inputs. Widened with --local-root.
+    local_roots: tuple[str, ...] = ()
 
     @property
     def count(self) -> int | None:
@@ -105,23 +119,45 @@ def _under(uri: str, roots: tuple[str, ...]) -> bool:
     return any(uri == r or uri.startswith(r + "/") for r in roots)
 
 
+def _resolved(uri: str) -> str:
+    """Local paths with their symlinks resolved (an output reached through a link inside the
+    input is still the output); other URIs as they are."""
+    return os.path.realpath(normalize_uri(uri)) if is_local(uri) else normalize_uri(uri)
+
+
 def _listed(fs, uri: str, found: dict, exclude: tuple[str, ...]) -> tuple[list[str], list[dict], int]:
-    """Objects of a listing, in order, without markers and without the run's own output:
-    (uris, infos, how many were under an excluded root)."""
-    roots = tuple(normalize_uri(e).rstrip("/") for e in exclude if e)
+    """Entries of a listing, in order, but folders and the run's own output: (uris, infos,
+    how many were under an excluded root)."""
+    roots = tuple(_resolved(e).rstrip("/") for e in exclude if e)
     uris, infos, excluded = [], [], 0
     for p in sorted(found):
         info = found[p]
-        # S3 "folder" markers are 0-byte keys ending in "/": not objects of the archive.
-        if info.get("type") != "file" or p.endswith("/") or posixpath.basename(p) in IGNORED_NAMES:
+        # An empty key ending in "/" is a folder (what S3 consoles and pyarrow's create_dir
+        # make), not an object; one that holds bytes is an object, and gets its row.
+        if info.get("type") == "directory" or (p.endswith("/") and not info.get("size")):
             continue
         full = full_uri(fs, p, uri)
-        if _under(full, roots):
+        if _under(_resolved(full), roots):
             excluded += 1
             continue
         uris.append(full)
         infos.append(info)
     return uris, infos, excluded
+
+
+def _local_roots(uri: str, kind: str) -> tuple[str, ...]:
+    """The folders a local input's files must resolve into: the folder it names, a glob's
+    folder before its first wildcard, a file's (or a manifest's) own folder."""
+    if not is_local(uri):
+        return ()
+    path = normalize_uri(uri)
+    if kind == "glob":
+        parts = path.split("/")
+        fixed = next(i for i, part in enumerate(parts) if any(ch in part for ch in "*?["))
+        return (os.path.realpath("/".join(parts[:fixed]) or "/"),)
+    if kind == "manifest" or not os.path.isdir(path):
+        return (os.path.realpath(os.path.dirname(path)),)
+    return (os.path.realpath(path),)
 
 
 def _nothing_left(uri: str, excluded: int, exclude: tuple[str, ...], what: str) -> LprRayError:
@@ -138,9 +174,14 @@ def resolve_inputs(uri: str, charset: Charset | None = None, exclude: tuple[str,
     lies inside the input prefix, each run would otherwise read the previous runs' Parquet,
     JSON and ledger files as images (not_an_image rows, more every run)."""
     try:
-        return _resolve(normalize_uri(uri), charset, exclude)
-    except OSError as exc:  # refused credentials, an unreachable store: one line, not a traceback
+        inputs = _resolve(normalize_uri(uri), charset, exclude)
+    except LprRayError:
+        raise
+    except Exception as exc:  # refused credentials, an unreachable store: one line, not a traceback
+        if not is_storage_library_error(exc):
+            raise
         raise LprRayError(storage_error("cannot read the input", uri, exc)) from exc
+    return dataclasses.replace(inputs, local_roots=_local_roots(inputs.uri, inputs.kind))
 
 
 def _resolve(uri: str, charset: Charset | None, exclude: tuple[str, ...]) -> Inputs:

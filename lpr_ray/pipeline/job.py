@@ -8,6 +8,7 @@ before its commit record leaves only invisible files; a re-run processes those o
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -35,6 +36,13 @@ from lpr_ray.pipeline.ledger import (
     read_ledger,
     stat_batch,
     write_ledger,
+)
+from lpr_ray.pipeline.lost import (
+    BATCH_LOST,
+    FETCH_TRIES,
+    lost_rows,
+    missing_inputs,
+    write_lost_rows,
 )
 from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.plan import ActorPlan, plan_actors
@@ -137,17 +145,25 @@ def _unique_uris(table: pa.Table) -> pa.Table:
 
 def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_date: str | None = None):
     ds = _dataset(ray, inputs, cfg)
-    ds = ds.map_batches(
-        fetch_and_decode,
-        batch_size=cfg.fetch_batch_size,
-        batch_format="numpy",
-        fn_kwargs={
-            "threads": cfg.fetch_threads,
-            "max_pixels": cfg.max_pixels,
-            "max_bytes": cfg.max_bytes,
-        },
-        num_cpus=cfg.fetch_num_cpus,
-    )
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates ray_remote_args (gone in 2.64) but has no named parameter for
+        # max_retries yet: revisit when upgrading.
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        ds = ds.map_batches(
+            fetch_and_decode,
+            batch_size=cfg.fetch_batch_size,
+            batch_format="numpy",
+            fn_kwargs={
+                "threads": cfg.fetch_threads,
+                "max_pixels": cfg.max_pixels,
+                "max_bytes": cfg.max_bytes,
+                "local_roots": inputs.local_roots + tuple(os.path.realpath(r) for r in cfg.local_roots),
+            },
+            num_cpus=cfg.fetch_num_cpus,
+            # Ray Data's default is to retry for ever: one object that kills its worker (memory)
+            # would stop the run. A batch still failing after these tries is lost (pipeline/lost.py).
+            max_retries=FETCH_TRIES - 1,
+        )
     return ds.map_batches(
         Recognizer,
         fn_constructor_kwargs={
@@ -213,6 +229,75 @@ def _without_retryable(pending: pa.Table, files: list[str], output: str) -> pa.T
         pc.equal(pc.fill_null(pending.column("version"), ""), ABSENT),
     )
     return pending.filter(pc.or_(pc.invert(retry), keep_absent))
+
+
+def _process(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, part: PartitionSpec, run_date: str) -> None:
+    """Read, recognise and write the inputs' rows as the run's (uncommitted) data files."""
+    from ray.data.datasource import FilenameProvider
+
+    # A dataset keeps the context it was made with: set before building it.
+    context = ray.data.DataContext.get_current()
+    saved_max_errored, context.max_errored_blocks = context.max_errored_blocks, cfg.max_lost_batches
+    try:
+        ds = build_pipeline(ray, inputs, cfg, plan, run_date)
+    finally:
+        context.max_errored_blocks = saved_max_errored
+    fs, out_path = arrow_filesystem(cfg.output)
+    data_path = f"{out_path.rstrip('/')}/{DATA_DIR}"
+    fs.create_dir(data_path, recursive=True)
+    with warnings.catch_warnings():
+        # min_rows_per_file with partition_cols works in Ray 2.60 (deprecated after 2027-02):
+        # it is what keeps files large when partitions are many.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ds.write_parquet(
+            data_path,
+            filesystem=fs,
+            partition_cols=part.columns,
+            filename_provider=FilenameProvider(dataset_uuid=cfg.run_id, file_format="parquet"),
+            min_rows_per_file=min(cfg.min_rows_per_file, max(1, inputs.count or cfg.min_rows_per_file)),
+            max_rows_per_file=cfg.rows_per_file,
+        )
+
+
+# Objects of lost batches read again one per task, to isolate the one that kills its worker,
+# when they are at most this many (each try of a task costs a worker start, about a second).
+RETRY_ONE_BY_ONE_MAX = 2_000
+
+
+def _rows_for_lost_batches(ray, inputs: Inputs, cfg: RunConfig, spec: ModelSpec, plan: ActorPlan,
+                           part: PartitionSpec, run_date: str, files: list[str]) -> list[str]:
+    """The inputs without a row because Ray Data dropped their batch: read again one object
+    per task (only the culprits are lost then), and error rows for what is still lost.
+    Returns the run's files afterwards."""
+    fs, out_path = arrow_filesystem(cfg.output)
+    prefix = f"{DATA_DIR}/run_date={run_date}"
+
+    def missing_now(files: list[str]) -> pa.Table:
+        written = (pads.dataset(files, filesystem=fs, format="parquet").to_table(columns=["uri"]) if files
+                   else pa.table({"uri": pa.array([], pa.string())}))
+        return missing_inputs(expected, written)
+
+    if inputs.table is not None:
+        expected = inputs.table.select([c for c in ("uri", "label") if c in inputs.table.column_names])
+    else:
+        ds = _manifest_dataset(ray, inputs)
+        ds = ds.select_columns([c for c in ("uri", "label") if c in (ds.columns() or [])])
+        expected = pa.concat_tables(ray.get(ds.to_arrow_refs()), promote_options="permissive")
+        expected = expected.set_column(0, "uri", pc.cast(expected.column("uri"), pa.string()))
+    missing = missing_now(files)
+    if 0 < missing.num_rows <= RETRY_ONE_BY_ONE_MAX:
+        log.warning("run %s: %d objects of lost batches are read again, one per task", cfg.run_id, missing.num_rows)
+        one_by_one = dataclasses.replace(inputs, table=missing, manifest_format=None)
+        _process(ray, one_by_one, dataclasses.replace(cfg, fetch_batch_size=1), plan, part, run_date)
+        files = run_files(cfg.output, cfg.run_id, prefix=prefix, rewrite=0)
+        missing = missing_now(files)
+    if missing.num_rows == 0:
+        return files
+    log.warning("run %s: %d objects get %s rows (their fetch task failed %d times)",
+                cfg.run_id, missing.num_rows, BATCH_LOST, FETCH_TRIES)
+    write_lost_rows(lost_rows(missing, model=spec.tag, run_id=cfg.run_id), fs,
+                    f"{out_path.rstrip('/')}/{DATA_DIR}", part, run_date, cfg.run_id, cfg.rows_per_file)
+    return run_files(cfg.output, cfg.run_id, prefix=prefix, rewrite=0)
 
 
 class _Run:
@@ -309,6 +394,8 @@ def _plan(ray, cfg: RunConfig):
 def _check_writable(uri: str, flag: str) -> None:
     """Refuse an OUTPUT or --ledger that cannot be written, before Ray starts (cheap checks:
     the bucket exists, the path is not a file); otherwise the run would fail after it."""
+    if not is_local(uri) and "//" in uri.split("://", 1)[1].rstrip("/"):
+        raise LprRayError(f"{flag} {uri} has an empty path component ('//'); expected e.g. s3://bucket/results")
     try:
         fs, path = arrow_filesystem(uri)
         info = fs.get_file_info(path)
@@ -326,7 +413,7 @@ def _check_writable(uri: str, flag: str) -> None:
                 raise LprRayError(f"{flag} {uri}: {parent} is a file; expected a folder or prefix")
             if not os.access(parent, os.W_OK):
                 raise LprRayError(f"{flag} {uri}: {parent} is not writable by this user")
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: pyarrow's ArrowInvalid for a bad path
         if is_access_denied(exc):
             raise LprRayError(storage_error(f"cannot use {flag}", uri, exc)) from exc
         raise LprRayError(f"{flag} {uri} cannot be used ({exc}); expected a writable folder or prefix") from exc
@@ -353,12 +440,18 @@ def run_job(cfg: RunConfig) -> Summary:
         _check_writable(cfg.ledger, "--ledger")
     # OUTPUT and the ledger may lie inside the input prefix: their files are not inputs.
     inputs = resolve_inputs(cfg.input, spec.charset, exclude=(cfg.output, cfg.ledger or ""))
-    ray = connect_ray()
     fs, path = arrow_filesystem(join(cfg.output, "_runs", cfg.run_id, "config.json"))
     if fs.get_file_info(path).is_file:
         # Its files (committed or left by a crash) would be taken for this run's.
         raise LprRayError(f"run id {cfg.run_id!r} was already used under {cfg.output}: choose another --run-id")
-    _save_json(cfg, "config.json", cfg.to_json())
+    try:
+        # Also the first write under OUTPUT: read-only credentials or a full disk fail here,
+        # in one line, before Ray starts.
+        _save_json(cfg, "config.json", cfg.to_json())
+    except OSError as exc:
+        raise LprRayError(storage_error("cannot write to --output", cfg.output, exc)
+                          + "; expected a folder or prefix these credentials may write") from exc
+    ray = connect_ray()
     # Before reading the ledger: a run that waited then sees what the other one committed.
     held = cluster_lock.acquire(ray, cfg.run_id, cfg.output, timeout_s=cfg.lock_timeout_s)
     waited = held.waited_s
@@ -384,7 +477,7 @@ def _run_locked(
         done = read_ledger(cfg.output, [r.get("ledger") for r in records], spec.tag)
         pending = anti_join(cands, done)
         skipped = cands.num_rows - pending.num_rows
-        inputs = Inputs(kind=inputs.kind, uri=inputs.uri, table=pending)
+        inputs = dataclasses.replace(inputs, table=pending, manifest_format=None)
     run = _Run(cfg, part, spec.tag, pending, run_date)
     t_plan = time.perf_counter() - t0
     log.info(
@@ -399,25 +492,16 @@ def _run_locked(
         _save_json(cfg, "summary.json", summary.to_json())
         return summary
     plan = _plan(ray, cfg)
-    ds = build_pipeline(ray, inputs, cfg, plan, run_date)
-    fs, out_path = arrow_filesystem(cfg.output)
-    data_path = f"{out_path.rstrip('/')}/{DATA_DIR}"
-    fs.create_dir(data_path, recursive=True)
-    from ray.data.datasource import FilenameProvider
-
     t1 = time.perf_counter()
-    with warnings.catch_warnings():
-        # min_rows_per_file with partition_cols works in Ray 2.60 (deprecated after 2027-02):
-        # it is what keeps files large when partitions are many.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        ds.write_parquet(
-            data_path,
-            filesystem=fs,
-            partition_cols=part.columns,
-            filename_provider=FilenameProvider(dataset_uuid=cfg.run_id, file_format="parquet"),
-            min_rows_per_file=min(cfg.min_rows_per_file, max(1, inputs.count or cfg.min_rows_per_file)),
-            max_rows_per_file=cfg.rows_per_file,
-        )
+    try:
+        _process(ray, inputs, cfg, plan, part, run_date)
+    except ray.exceptions.RayError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise LprRayError(
+            f"run {cfg.run_id} failed in Ray and was NOT committed ({type(exc).__name__}: {first}); "
+            f"a batch whose task fails {FETCH_TRIES} times (a worker killed for memory) stops the run "
+            f"after --max-lost-batches ({cfg.max_lost_batches}) such batches"
+        ) from exc
     t_process = time.perf_counter() - t1
     _crash_point("after_write")
     count = inputs.count
@@ -425,6 +509,9 @@ def _run_locked(
         count = _manifest_rows(ray, inputs)
     files = run_files(cfg.output, cfg.run_id, prefix=f"{DATA_DIR}/run_date={run_date}", rewrite=0)
     summary = summarize(cfg.output, cfg.run_id, inputs=count, seconds=time.perf_counter() - t0, files=files)
+    if summary.rows < count and cfg.max_lost_batches:
+        files = _rows_for_lost_batches(ray, inputs, cfg, spec, plan, part, run_date, files)
+        summary = summarize(cfg.output, cfg.run_id, inputs=count, seconds=time.perf_counter() - t0, files=files)
     if summary.rows != count or (cfg.incremental and summary.distinct_uris != count):
         _save_json(cfg, "summary.json", summary.to_json())
         raise LprRayError(

@@ -20,12 +20,14 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from lpr_ray.errors import LprRayError
 from lpr_ray.storage import (
     arrow_filesystem,
     arrow_object_fs,
     is_local,
     join,
     normalize_uri,
+    storage_error,
     url_to_fs,
 )
 
@@ -214,8 +216,16 @@ def write_ledger(ledger_uri: str, name: str, table: pa.Table) -> str:
     fs, path = arrow_filesystem(uri)
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
     tmp = path + ".tmp" if is_local(uri) else path
-    with fs.open_output_stream(tmp) as f:
-        pq.write_table(table, f)
-    if tmp != path:
-        fs.move(tmp, path)
+    try:
+        with fs.open_output_stream(tmp) as f:
+            pq.write_table(table, f)
+        if tmp != path:
+            fs.move(tmp, path)
+    except OSError as exc:  # a full disk, a revoked permission: no half file left behind
+        if tmp != path:
+            try:
+                fs.delete_file(tmp)
+            except OSError:
+                pass
+        raise LprRayError(storage_error("cannot write the ledger file", uri, exc)) from exc
     return uri

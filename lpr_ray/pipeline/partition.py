@@ -3,13 +3,17 @@
 `--partition-pattern` is a regex with named groups (e.g. site, camera, date) searched in the
 object's key (the URI without scheme and bucket; the absolute path for local files). A key
 that does not match, or a group that matched nothing, gets `__unknown__`: rows are never
-dropped for an odd key.
+dropped for an odd key. A value whose folder name would be long (file systems refuse names
+over 255 bytes, and percent-encoding grows a CJK character to 9) keeps its first characters
+and a hash of the whole value, so two long values never share a folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pyarrow as pa
 
@@ -23,6 +27,22 @@ _RESERVED = {
     "width", "height", "model", "backend", "run_id", "processed_at", RUN_DATE,
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+# Encoded bytes of a partition value at most: with "name=" (at most 32) well under 255.
+MAX_VALUE_BYTES = 120
+
+
+def bounded_value(value: str) -> str:
+    """`value`, or when its percent-encoded form is over MAX_VALUE_BYTES, its longest prefix
+    that fits 100 encoded bytes + "~" + 16 hex digits of its SHA-256."""
+    if len(quote(value, safe="")) <= MAX_VALUE_BYTES:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    prefix = ""
+    for ch in value:
+        if len(quote(prefix + ch, safe="")) > 100:
+            break
+        prefix += ch
+    return f"{prefix}~{digest}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,7 @@ class PartitionSpec:
             m = rx.search(object_key(uri))
             for name in out:
                 value = m.group(name) if m else None
-                out[name].append(value if value else UNKNOWN)
+                out[name].append(bounded_value(value) if value else UNKNOWN)
         return out
 
     def add_columns(self, table: pa.Table, run_date: str) -> pa.Table:

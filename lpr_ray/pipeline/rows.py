@@ -42,7 +42,7 @@ def build_rows(
     reads: dict[int, PlateRead],
     *,
     model: str,
-    backend: str,
+    backend: str | None,
     run_id: str,
     processed_at: datetime,
 ) -> pa.Table:

@@ -134,7 +134,8 @@ def summarize(
         correct=correct,
         seconds=seconds,
         model=table.column("model")[0].as_py(),
-        backend=table.column("backend")[0].as_py(),
+        # Rows of lost batches carry no backend: any other row names it.
+        backend=next(iter(table.column("backend").drop_null().slice(0, 1).to_pylist()), None),
         low_confidence=[
             {k: r[k] for k in ("uri", "plate", "confidence", "label")} for r in low
         ],
