@@ -101,5 +101,5 @@ lpr-ray export --checkpoint "$OUT/stage13/epochs/e009.pt" --out "$ASSET" --with-
 
 # 15. The numbers of the model card: accuracy on us_real_val and on 2000 held-out synthetic
 #    plates through the ONNX Runtime backend, and model-only plates/s on 2 threads.
-python -m lpr_ray.train.report --model "$ASSET" "${VAL_TAO[@]}" --synthetic 2000 \
+lpr-ray model-report --model "$ASSET" "${VAL_TAO[@]}" --synthetic 2000 \
   --threads 2 --batch-sizes 1,32,64,128,256 --json "$OUT/stage13/report.json"

@@ -1,4 +1,4 @@
-"""Weight averaging (lpr_ray.train.average): the mean of the weights, BatchNorm statistics
+"""Weight averaging (`lpr-ray average`, lpr_ray.train.average): the mean of the weights, BatchNorm statistics
 measured again, and a checkpoint that exports and fine-tunes like any other."""
 
 import numpy as np
@@ -8,6 +8,7 @@ torch = pytest.importorskip("torch")
 
 from standin import standin_render  # noqa: E402
 
+from lpr_ray.cli.main import main as cli_main  # noqa: E402
 from lpr_ray.errors import LprRayError  # noqa: E402
 from lpr_ray.train import average as avg  # noqa: E402
 from lpr_ray.train import data as tdata  # noqa: E402
@@ -93,7 +94,7 @@ def test_cli_writes_a_checkpoint_that_fine_tunes_and_exports(tmp_path, capsys):
 
     paths = run_with_epochs(tmp_path)
     out = tmp_path / "avg.pt"
-    rc = avg.main([*map(str, paths), "--out", str(out), "--bn-plates", "32", "--val-synthetic", "16"])
+    rc = cli_main(["average", *map(str, paths), "--out", str(out), "--bn-plates", "32", "--val-synthetic", "16"])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "averaged 2 checkpoints (epochs [1, 2])" in printed and "val[synthetic]" in printed
@@ -120,7 +121,7 @@ def test_checkpoints_of_different_architectures_are_refused(tmp_path):
 
 
 def test_cli_names_a_missing_checkpoint(tmp_path, capsys):
-    assert avg.main([str(tmp_path / "nope.pt"), "--out", str(tmp_path / "avg.pt")]) == 2
+    assert cli_main(["average", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "avg.pt")]) == 2
     assert f"checkpoint {tmp_path / 'nope.pt'} does not exist" in capsys.readouterr().err
     assert not (tmp_path / "avg.pt").exists()
 

@@ -94,3 +94,24 @@ def test_tiff_bomb_is_refused_fast_and_small():
     assert out["status"] == "image_too_large"
     assert out["seconds"] < 0.5
     assert out["grew_mb"] < 50
+
+
+def test_a_header_without_a_readable_size_is_refused_and_comments_do_not_hide_one():
+    """Decoding is refused when the header's size cannot be read, so nothing is allocated
+    beyond max_pixels; PNM comment lines before the size are read past."""
+    import cv2
+
+    img = np.full((30, 90, 3), 200, np.uint8)
+    ppm = cv2.imencode(".ppm", img)[1].tobytes()
+    commented = b"P6\n" + b"# a long camera comment line\n" * 40 + ppm[3:]
+    assert decode_crop(commented).status == "ok"
+    bomb = b"P6\n" + b"# comment\n" * 40 + b"5000 5000\n255\n" + bytes(3000)
+    assert decode_crop(bomb).status == "image_too_large"
+    tiff = bytearray(cv2.imencode(".tiff", img)[1].tobytes())
+    ifd = int.from_bytes(tiff[4:8], "little")
+    for k in range(int.from_bytes(tiff[ifd : ifd + 2], "little")):
+        at = ifd + 2 + 12 * k
+        if int.from_bytes(tiff[at : at + 2], "little") == 257:  # ImageLength -> an unknown tag
+            tiff[at : at + 2] = (65000).to_bytes(2, "little")
+    crop = decode_crop(bytes(tiff))
+    assert crop.status == "not_an_image" and "declares no size" in crop.error

@@ -1,4 +1,4 @@
-"""`python -m lpr_ray.train.spans`: where a model emits a serial's first and last character."""
+"""`lpr-ray spans`: where a model emits a serial's first and last character."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_first_last_span_and_pitch_from_hand_made_classes():
 @pytest.mark.skipif(not REAL.exists(), reason="needs ../shared/data/us_real_val")
 def test_cli_compares_real_and_synthetic_crops():
     proc = subprocess.run(
-        [sys.executable, "-m", "lpr_ray.train.spans", "--val-tao", str(REAL), "--synthetic", "200", "--threads", "1"],
+        [sys.executable, "-m", "lpr_ray.cli.main", "spans", "--val-tao", str(REAL), "--synthetic", "200", "--threads", "1"],
         capture_output=True, text=True, check=True, timeout=300,
     )
     out = json.loads(proc.stdout)

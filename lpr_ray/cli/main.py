@@ -14,7 +14,8 @@ import sys
 
 from lpr_ray.errors import LprRayError
 
-COMMANDS = ["run", "predict", "eval", "demo", "models", "synth", "train", "export", "build-engine", "query", "report"]
+COMMANDS = ["run", "predict", "eval", "demo", "models", "synth", "train", "average", "model-report", "spans",
+            "export", "build-engine", "query", "report"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lpr-ray {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"lpr_ray.cli.{name.replace('-', '_')}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"lpr_ray.cli.{name.replace('-', '_')}":
-                continue  # sub-command not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"lpr_ray.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

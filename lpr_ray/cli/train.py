@@ -140,7 +140,7 @@ def register(subparsers) -> None:
     p.add_argument("--distill-temperature", type=positive_float, default=2.0,
                    help="softmax temperature of the teacher's and the model's distributions (with --teacher)")
     p.add_argument("--save-epochs", action="store_true", help="also keep every epoch's weights as OUT/epochs/eNNN.pt, "
-        "to average them afterwards (python -m lpr_ray.train.average)")
+        "to average them afterwards (lpr-ray average)")
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt (model, optimizer, schedule, epoch)")
     p.add_argument("--device", type=device, default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--seed", type=int, default=0)

@@ -29,7 +29,7 @@ PLATE_FACE_P = 0.5  # share of plates drawn in the procedural plate face (plate_
 # a serial fills: on us_real_val the span's quartiles were 18/18/19 steps and 7-character
 # pitch 3.03, on synthetic plates 16/17/18 and 2.81 with (0.66, 0.86) and (0.84, 0.93)
 # here; these ranges (and augment.LOOSE_MX) give 17/18/19 and 2.96 (2026-12-03; measured
-# with python -m lpr_ray.train.spans).
+# with lpr-ray spans).
 SIDES_W = (0.74, 0.9)
 WIDE_W = (0.92, 0.95)
 SERIAL_W = (0.9, 0.94)

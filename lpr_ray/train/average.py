@@ -7,7 +7,7 @@ any one of them (Izmailov et al. 2018, "Averaging Weights Leads to Wider Optima"
 average's BatchNorm statistics are measured again on fresh plates from the run's own
 training stream, since averaged weights no longer match any checkpoint's statistics.
 
-    python -m lpr_ray.train.average CKPT [CKPT ...] --out AVG.pt [--bn-plates 4096]
+    lpr-ray average CKPT [CKPT ...] --out AVG.pt [--bn-plates 4096]
         [--val-synthetic 2000] [--val-tao URI]
 
 Use `lpr-ray train --save-epochs` to keep every epoch's checkpoint; the result loads like
@@ -16,18 +16,13 @@ any checkpoint (`lpr-ray export --checkpoint AVG.pt`, `lpr-ray train --init-from
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import time
 
 import numpy as np
 
-from lpr_ray.cli.args import non_negative_int
 from lpr_ray.errors import LprRayError, require
 from lpr_ray.train import data as tdata
-from lpr_ray.train.checkpoint import load_checkpoint, save_atomic
-from lpr_ray.train.config import DEFAULT_VAL_SEED
+from lpr_ray.train.checkpoint import load_checkpoint
 
 torch = require("torch", "train")
 
@@ -131,52 +126,3 @@ def average_checkpoints(paths: list[str], *, bn_plates: int = 4096) -> tuple[dic
         },
     }
     return ckpt, model
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m lpr_ray.train.average",
-        description="Average the weights of checkpoints of one run (SWA), re-measure BatchNorm "
-        "statistics on fresh plates of the run's training stream, validate, and write a checkpoint.",
-    )
-    p.add_argument("checkpoints", nargs="+", help="checkpoints of one architecture (e.g. RUN/epochs/e*.pt)")
-    p.add_argument("--out", required=True, help="where to write the averaged checkpoint")
-    p.add_argument("--bn-plates", type=non_negative_int, default=4096, help="training plates to re-measure BatchNorm on (0: average the statistics too)")
-    p.add_argument("--val-synthetic", type=non_negative_int, default=2000, help="held-out synthetic plates to validate on (the runs' own set)")
-    p.add_argument("--val-tao", default=None, metavar="URI", help="TAO dataset to report accuracy on (never used to choose)")
-    return p
-
-
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    from lpr_ray.charset import Charset
-    from lpr_ray.train.evaluation import describe, evaluate
-
-    t0 = time.perf_counter()
-    try:
-        ckpt, model = average_checkpoints(args.checkpoints, bn_plates=args.bn_plates)
-    except LprRayError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    charset = Charset(tuple(ckpt["characters"]))
-    val = {}
-    if args.val_synthetic:
-        seed = int(ckpt["config"].get("val_seed", DEFAULT_VAL_SEED))
-        imgs, labs = tdata.synthetic_validation_set(args.val_synthetic, seed, charset)
-        val["synthetic"], _ = evaluate(model, imgs, labs, charset.characters, "cpu")
-    if args.val_tao:
-        from lpr_ray.dataset import load_tao_arrays
-
-        imgs, labs, _ = load_tao_arrays(args.val_tao, charset)
-        val["tao"], _ = evaluate(model, imgs, labs, charset.characters, "cpu")
-    ckpt["metrics"] = {"val": val, "epoch": ckpt["epoch"], "step": ckpt["step"]}
-    save_atomic(ckpt, args.out)
-    print(f"averaged {len(args.checkpoints)} checkpoints (epochs {ckpt['averaged']['epochs']}) -> {args.out} "
-          f"in {time.perf_counter() - t0:.0f} s")
-    for name, m in val.items():
-        print(f"  {describe(name, m)} ({m['count']} plates)")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

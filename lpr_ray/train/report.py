@@ -2,24 +2,19 @@
 pipeline's ONNX Runtime backend) on a TAO dataset and on held-out synthetic plates, and its
 model-only throughput at a few batch sizes.
 
-    python -m lpr_ray.train.report --model DIR [--val-tao URI] [--synthetic N] [--json OUT]
+    lpr-ray model-report --model DIR [--val-tao URI] [--synthetic N] [--json OUT]
         [--decode greedy|grammar] [--tta off|zoom3]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import numpy as np
 
 from lpr_ray.backends import BackendOptions, load_backend
-from lpr_ray.cli.args import non_negative_int, positive_float, positive_int_list
 from lpr_ray.metrics import edit_distance
-from lpr_ray.model import resolve_model
-from lpr_ray.reading import DECODES, TTAS, check_decode, read_batch
-from lpr_ray.train.config import DEFAULT_VAL_SEED
+from lpr_ray.reading import read_batch
 
 
 def read_all(backend, images: np.ndarray, characters, batch_size: int = 256, decode: str = "greedy", tta: str = "off"):
@@ -70,51 +65,3 @@ def throughput(spec, batch_sizes=(1, 32, 128, 256), threads: int = 2, seconds: f
             best = max(best, n / (time.perf_counter() - t0))
         out[str(b)] = round(best)
     return out
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
-    p.add_argument("--val-tao", default=None)
-    p.add_argument("--synthetic", type=non_negative_int, default=2000)
-    p.add_argument("--synthetic-seed", type=int, default=DEFAULT_VAL_SEED)
-    p.add_argument("--threads", type=non_negative_int, default=2)
-    p.add_argument("--batch-sizes", type=lambda t: positive_int_list(t) if t.strip() else [], default="1,32,128,256",
-                   help="batch sizes to time ONNX Runtime at (empty: no speed measurement)")
-    p.add_argument("--seconds", type=positive_float, default=3.0)
-    p.add_argument("--json", default=None)
-    p.add_argument("--decode", choices=DECODES, default="greedy", help="how reads are decoded (lpr_ray.reading)")
-    p.add_argument("--tta", choices=TTAS, default="off", help="test-time views (lpr_ray.tta)")
-    args = p.parse_args(argv)
-    spec = resolve_model(args.model)
-    backend = load_backend("onnxruntime", spec, BackendOptions(threads=args.threads))
-    chars = spec.charset.characters
-    check_decode(backend, chars, args.decode)
-    result: dict = {"model": spec.tag, "decode": args.decode, "tta": args.tta}
-    if args.val_tao:
-        from lpr_ray.dataset import load_tao_arrays
-
-        images, labels, uris = load_tao_arrays(args.val_tao, spec.charset)
-        reads = read_all(backend, images, chars, decode=args.decode, tta=args.tta)
-        result["tao"] = {"uri": args.val_tao, **accuracy(reads, labels)}
-        result["tao_errors"] = errors(reads, labels, uris, limit=200)
-    if args.synthetic:
-        from lpr_ray.train.data import synthetic_validation_set
-
-        images, labels = synthetic_validation_set(args.synthetic, args.synthetic_seed, spec.charset)
-        reads = read_all(backend, images, chars, decode=args.decode, tta=args.tta)
-        result["synthetic"] = {"seed": args.synthetic_seed, **accuracy(reads, labels)}
-        result["synthetic_errors"] = errors(reads, labels, limit=30)
-    if args.batch_sizes:
-        result["ort_plates_per_s"] = {"threads": args.threads, **throughput(spec, tuple(args.batch_sizes), args.threads, args.seconds)}
-    text = json.dumps(result, indent=2)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    summary = {k: v for k, v in result.items() if not k.endswith("_errors")}
-    print(json.dumps(summary, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
