@@ -57,9 +57,9 @@ def model_folders(work: Path) -> dict[str, Path]:
     import torch
 
     from lpr_ray.charset import US
-    from lpr_ray.export import export_onnx
     from lpr_ray.model import resolve_model
     from lpr_ray.models import create_model
+    from lpr_ray.train.export import export_onnx
 
     shipped = Path(resolve_model(None).onnx_path).parent
     arch = json.loads((shipped / "config.json").read_text())["arch"]

@@ -45,10 +45,10 @@ def main() -> None:
 
     from lpr_ray.backends import BackendOptions, load_backend
     from lpr_ray.charset import US
-    from lpr_ray.export import export_onnx
     from lpr_ray.model import ModelSpec, file_sha256, resolve_model
     from lpr_ray.models import create_model
     from lpr_ray.models.flops import count_flops, count_params
+    from lpr_ray.train.export import export_onnx
 
     specs, archs = {}, {}
     for folder in args.model or [None]:

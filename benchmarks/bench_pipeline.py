@@ -27,7 +27,7 @@ from lpr_ray.cli.args import positive_int
 def plain_loop(uris: list[str], backend, characters, batch_size: int) -> int:
     from lpr_ray.decode import ctc_greedy_decode
     from lpr_ray.image import decode_crop
-    from lpr_ray.pipeline.fetch import read_object
+    from lpr_ray.objects import read_object
 
     n_rows, batch = 0, []
 
@@ -107,7 +107,7 @@ def measure(args, spec, cpus: int, work: Path) -> None:
         s3.put("s3://bench/manifest.parquet", (work / "m.parquet").read_bytes())
         # Where the plain loop's time goes: reading alone, decoding alone.
         from lpr_ray.image import decode_crop
-        from lpr_ray.pipeline.fetch import read_object
+        from lpr_ray.objects import read_object
 
         t = time.perf_counter()
         blobs = [read_object(u, 64 << 20)[0] for u in uris]

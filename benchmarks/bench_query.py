@@ -48,7 +48,7 @@ def _strings(codes: np.ndarray) -> pa.Array:
 
 
 def make_file(rng: np.random.Generator, pool: np.ndarray, n: int, run_id: str, start: datetime, file_no: int) -> pa.Table:
-    from lpr_ray.pipeline.rows import SCHEMA
+    from lpr_ray.results import SCHEMA
 
     plates_codes = pool[rng.integers(0, len(pool), n)]  # each car comes back about 10 times
     char_conf = (1.0 - rng.beta(0.6, 12.0, size=(n, PLATE_LEN))).astype(np.float32)

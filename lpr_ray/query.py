@@ -213,7 +213,7 @@ class Results:
 
     @property
     def partition_columns(self) -> list[str]:
-        from lpr_ray.pipeline.rows import SCHEMA
+        from lpr_ray.results import SCHEMA
 
         return [c for c in self.columns if c not in SCHEMA.names]
 

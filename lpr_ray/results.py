@@ -18,6 +18,26 @@ from pyarrow.fs import FileSelector, FileType
 from lpr_ray.errors import LprRayError
 from lpr_ray.storage import arrow_filesystem, join
 
+# One row per input object (docs/RUNNING.md, "Output rows"): written by the job, read here.
+SCHEMA = pa.schema(
+    [
+        ("uri", pa.string()),
+        ("plate", pa.string()),
+        ("confidence", pa.float32()),
+        ("char_confidences", pa.list_(pa.float32())),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("label", pa.string()),
+        ("correct", pa.bool_()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("model", pa.string()),
+        ("backend", pa.string()),
+        ("run_id", pa.string()),
+        ("processed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
 COMMITS_DIR = "_commits"
 DATA_DIR = "data"
 RECORD_NAME = re.compile(r"^(\d{12})\.json$")
@@ -63,7 +83,6 @@ def committed_files(root: str) -> list[str]:
 
 def empty_results() -> pa.Table:
     """The rows of a root with nothing committed yet: the row schema and run_date."""
-    from lpr_ray.pipeline.rows import SCHEMA
 
     return pa.schema([*SCHEMA, *_partition_schema([])]).empty_table()
 

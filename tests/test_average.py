@@ -90,7 +90,7 @@ def test_one_checkpoint_averaged_without_batchnorm_update_reads_the_same(tmp_pat
 
 
 def test_cli_writes_a_checkpoint_that_fine_tunes_and_exports(tmp_path, capsys):
-    from lpr_ray.export import export_checkpoint
+    from lpr_ray.train.export import export_checkpoint
 
     paths = run_with_epochs(tmp_path)
     out = tmp_path / "avg.pt"

@@ -339,7 +339,7 @@ def _torch_model(arch: str, seed: int, sharpen: float = 1.0):
 
 @pytest.mark.parametrize("arch, sharpen", [("lprnet_small", 30.0), ("baseline18", 30.0), ("ppocr_v4", 30.0)])
 def test_fp16_real_architectures_match_fp32(tmp_path, arch, sharpen):
-    from lpr_ray.export import export_onnx
+    from lpr_ray.train.export import export_onnx
 
     export_onnx(_torch_model(arch, seed=0, sharpen=sharpen), tmp_path / "model.onnx")
     check_fp16_matches_fp32(onnx.load(str(tmp_path / "model.onnx")), n=32, min_plates=0.9)
@@ -513,7 +513,7 @@ def test_build_engine_is_a_command():
 def _write_torch_model(folder: Path, arch: str = "lprnet_small", seed: int = 0, ckpt_seed: int | None = None):
     """model.onnx (export) + characters_list.txt + model.pt (weights-only checkpoint)."""
     torch = pytest.importorskip("torch")
-    from lpr_ray.export import export_onnx
+    from lpr_ray.train.export import export_onnx
 
     folder.mkdir(parents=True, exist_ok=True)
     model = _torch_model(arch, seed, sharpen=30.0)

@@ -16,8 +16,7 @@ from lpr_ray.errors import LprRayError
 from lpr_ray.pipeline.commit import Candidate, commit, create_exclusive
 from lpr_ray.pipeline.ledger import add_version, anti_join, ledger_rows, read_ledger, write_ledger
 from lpr_ray.pipeline.partition import UNKNOWN, PartitionSpec
-from lpr_ray.pipeline.rows import SCHEMA
-from lpr_ray.results import commit_records, committed_files, read_results
+from lpr_ray.results import SCHEMA, commit_records, committed_files, read_results
 from lpr_ray.storage import arrow_filesystem
 
 PATTERN = r"(?P<site>[^/]+)/(?P<camera>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/"

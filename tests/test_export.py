@@ -14,11 +14,11 @@ from lpr_ray.backends import BackendOptions, load_backend  # noqa: E402
 from lpr_ray.charset import US  # noqa: E402
 from lpr_ray.decode import ctc_greedy_decode  # noqa: E402
 from lpr_ray.errors import LprRayError  # noqa: E402
-from lpr_ray.export import export_checkpoint, export_onnx, verify_onnx  # noqa: E402
 from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, resolve_model  # noqa: E402
 from lpr_ray.models import create_model  # noqa: E402
 from lpr_ray.train import data as tdata  # noqa: E402
 from lpr_ray.train.config import TrainConfig  # noqa: E402
+from lpr_ray.train.export import export_checkpoint, export_onnx, verify_onnx  # noqa: E402
 from lpr_ray.train.loop import train  # noqa: E402
 
 

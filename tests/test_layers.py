@@ -1,18 +1,79 @@
-"""The core must import without torch, Ray or TensorRT (dependency tiers)."""
+"""The tiers of lpr_ray/ (issue 22): imports point down only, and the core imports without
+torch, Ray, TensorRT or Pillow. A new upward import fails here, naming the file and line."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
-CORE = ["lpr_ray", "lpr_ray.decode", "lpr_ray.image", "lpr_ray.dataset", "lpr_ray.charset",
-        "lpr_ray.metrics", "lpr_ray.model", "lpr_ray.backends", "lpr_ray.cli.main",
-        "lpr_ray.reading", "lpr_ray.grammar", "lpr_ray.tta", "lpr_ray.atomic", "lpr_ray.cli.args"]
+PACKAGE = Path(__file__).resolve().parents[1] / "lpr_ray"
+
+# Top-level modules by tier; every folder is its own tier.
+CORE = {"atomic", "catalog", "charset", "dataset", "decode", "errors", "grammar", "image", "metrics",
+        "model", "objects", "plate_formats", "plate_styles", "reading", "storage", "tta"}
+RESULTS = {"results", "query", "report"}  # the output root: schema, read, query, report
+INFERENCE = {"evaluate", "recognizer"}  # a model on images or a dataset through a backend
+# What each tier may import, besides itself.
+ALLOWED = {
+    "package": {"core", "inference"},  # lpr_ray/__init__.py: the public API, imported lazily
+    "core": set(),
+    "models": {"core"},
+    "backends": {"core", "models"},
+    "local": {"core"},
+    "synth": {"core"},
+    "results": {"core"},
+    "inference": {"core", "backends", "models"},
+    "train": {"core", "models", "backends", "synth", "inference"},
+    "pipeline": {"core", "models", "backends", "results", "inference"},
+    "cli": {"core", "models", "backends", "local", "synth", "results", "inference", "train", "pipeline"},
+}
+CORE_MODULES = ["lpr_ray", *(f"lpr_ray.{m}" for m in sorted(CORE))]
+
+
+def tier(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] == "__init__" or not (
+        (PACKAGE / parts[1]).is_dir() or (PACKAGE / f"{parts[1]}.py").exists()
+    ):
+        return "core"  # the package itself, or a name it defines (__version__)
+    if (PACKAGE / parts[1]).is_dir():
+        return parts[1]
+    name = parts[1]
+    for label, members in (("core", CORE), ("results", RESULTS), ("inference", INFERENCE)):
+        if name in members:
+            return label
+    raise AssertionError(f"lpr_ray/{name}.py belongs to no tier: add it to CORE, RESULTS or INFERENCE")
+
+
+def imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "lpr_ray":
+                yield from ((f"lpr_ray.{a.name}", node.lineno) for a in node.names)
+            elif node.module.startswith("lpr_ray."):
+                yield node.module, node.lineno
+        elif isinstance(node, ast.Import):
+            yield from ((a.name, node.lineno) for a in node.names if a.name.startswith("lpr_ray."))
+
+
+def test_imports_point_down_only():
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        own = "package" if module == "lpr_ray.__init__" else tier(module)
+        for target, line in imports(path):
+            other = tier(target)
+            if other != own and other not in ALLOWED[own]:
+                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line} ({own}) imports {target} ({other})")
+    assert not wrong, "upward imports:\n" + "\n".join(wrong)
 
 
 def test_core_does_not_import_heavy_frameworks():
     code = (
         "import sys\n"
-        + "".join(f"import {m}\n" for m in CORE)
-        + "heavy = [m for m in ('torch', 'ray', 'tensorrt', 'pyarrow') if m in sys.modules]\n"
+        + "".join(f"import {m}\n" for m in CORE_MODULES)
+        + "import lpr_ray.grammar\nlpr_ray.grammar.us_class_prior()\n"  # its lazy imports too
+        + "heavy = [m for m in ('torch', 'ray', 'tensorrt', 'PIL', 'pyarrow') if m in sys.modules]\n"
         + "print(','.join(heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -21,5 +82,5 @@ def test_core_does_not_import_heavy_frameworks():
 
 def test_cli_help_lists_commands():
     out = subprocess.run([sys.executable, "-m", "lpr_ray.cli.main", "--help"], capture_output=True, text=True, check=True)
-    for cmd in ("run", "eval"):
+    for cmd in ("run", "eval", "average", "model-report", "spans"):
         assert cmd in out.stdout

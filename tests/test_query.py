@@ -15,7 +15,7 @@ import pytest
 from lpr_ray import query
 from lpr_ray.cli.main import main as cli_main
 from lpr_ray.errors import LprRayError
-from lpr_ray.pipeline.rows import SCHEMA
+from lpr_ray.results import SCHEMA
 from lpr_ray.storage import arrow_filesystem
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)

@@ -17,9 +17,10 @@ from contract_models import write_contract_model
 from lpr_ray.charset import US
 from lpr_ray.cli.main import main
 from lpr_ray.errors import LprRayError
+from lpr_ray.objects import read_object
 from lpr_ray.pipeline import job as job_module
 from lpr_ray.pipeline.config import RunConfig
-from lpr_ray.pipeline.fetch import fetch_and_decode, read_object
+from lpr_ray.pipeline.fetch import fetch_and_decode
 from lpr_ray.pipeline.inputs import resolve_inputs
 from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.summary import run_files

@@ -248,7 +248,9 @@ def test_plate_face_used_on_about_half_the_plates(monkeypatch):
 
 
 def test_separators_between_groups_never_reach_the_label():
-    from lpr_ray.synth import formats, render, styles
+    from lpr_ray import plate_formats as formats
+    from lpr_ray import plate_styles as styles
+    from lpr_ray.synth import render
 
     r = random.Random(0)
     changed = 0
@@ -264,7 +266,8 @@ def test_separators_between_groups_never_reach_the_label():
 def test_california_serials_use_the_letter_i():
     """California issues serials with I (6XIU641, 7CID930 in us_real_val); a generator that
     left it to vanity plates taught the model to read the serif I as T."""
-    from lpr_ray.synth import formats, styles
+    from lpr_ray import plate_formats as formats
+    from lpr_ray import plate_styles as styles
 
     ca = next(s for s in styles.STYLES if s.name == "california")
     r = random.Random(0)
@@ -279,7 +282,8 @@ def test_california_serials_use_the_letter_i():
 
 
 def test_other_states_serials_skip_o_and_q():
-    from lpr_ray.synth import formats, styles
+    from lpr_ray import plate_formats as formats
+    from lpr_ray import plate_styles as styles
 
     tx = next(s for s in styles.STYLES if s.name == "texas")
     r = random.Random(0)
@@ -668,7 +672,8 @@ def test_some_gap_objects_spread_under_the_neighbouring_characters():
 
 def test_florida_plates_carry_an_orange_between_their_groups(monkeypatch):
     """Florida's serials are split by an orange, which is never part of the label."""
-    from lpr_ray.synth import render, styles
+    from lpr_ray import plate_styles as styles
+    from lpr_ray.synth import render
 
     florida = next(s for s in styles.STYLES if s.name == "florida")
     monkeypatch.setattr(styles, "pick_style", lambda r: florida)
@@ -685,7 +690,8 @@ def test_florida_plates_carry_an_orange_between_their_groups(monkeypatch):
 def test_arizona_plates_come_in_the_current_sky_design_too(monkeypatch):
     """Besides maroon-on-beige, Arizona's current plates: a dark blue serial under a sky-blue
     top, with purple mountains and a desert strip along the bottom."""
-    from lpr_ray.synth import render, styles
+    from lpr_ray import plate_styles as styles
+    from lpr_ray.synth import render
 
     names = [s.name for s in styles.STYLES]
     assert "arizona" in names and "arizona_sky" in names

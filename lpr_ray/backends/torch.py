@@ -63,7 +63,7 @@ def load_module(model: ModelSpec):
             f"the torch backend needs the PyTorch checkpoint {path} beside {model.onnx_path} "
             "(write it with `lpr-ray export --with-checkpoint`), or use --backend onnxruntime"
         )
-    from lpr_ray.train.checkpoint import load_model_from_checkpoint
+    from lpr_ray.models.checkpoint import load_model_from_checkpoint
 
     module, ckpt = load_model_from_checkpoint(path)
     if tuple(ckpt["characters"]) != tuple(model.charset.characters):

@@ -42,8 +42,8 @@ def run(args) -> int:
     from lpr_ray.errors import require
 
     require("torch", "train")
-    from lpr_ray.export import export_checkpoint
     from lpr_ray.model import shipped_checkpoint
+    from lpr_ray.train.export import export_checkpoint
 
     info = export_checkpoint(
         shipped_checkpoint(args.checkpoint),

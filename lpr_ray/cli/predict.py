@@ -29,50 +29,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _read_bytes(uri: str) -> tuple[bytes | None, str | None]:
-    import fsspec
-
-    try:
-        with fsspec.open(uri, "rb") as f:
-            return f.read(), None
-    except (OSError, ValueError) as exc:
-        return None, f"cannot read {uri}: {exc}"
-
-
 def run(args) -> int:
-    import numpy as np
+    from lpr_ray.recognizer import Recognizer
 
-    from lpr_ray.backends.base import BackendOptions, load_backend
-    from lpr_ray.image import decode_crop
-    from lpr_ray.model import resolve_model
-    from lpr_ray.reading import check_decode, read_batch
-    from lpr_ray.tta import check_tta
-
-    check_tta(args.tta)
-    spec = resolve_model(args.model)
-    backend = load_backend("onnxruntime", spec, BackendOptions(threads=args.threads))
-    check_decode(backend, spec.charset.characters, args.decode)
-    results = []
-    crops = []
-    for uri in args.images:
-        data, problem = _read_bytes(uri)
-        crop = decode_crop(data) if data is not None else None
-        if crop is None or crop.status != "ok":
-            results.append({"image": uri, "status": crop.status if crop else "read_error",
-                            "error": crop.error if crop else problem})
-        else:
-            results.append({"image": uri, "status": "ok"})
-            crops.append((len(results) - 1, crop.image))
-    if crops:
-        reads = read_batch(backend, np.stack([c for _, c in crops]), spec.charset.characters, args.decode, args.tta)
-        for (i, _), r in zip(crops, reads, strict=True):
-            results[i].update(plate=r.plate, confidence=round(float(r.confidence), 4),
-                              char_confidences=[round(float(c), 4) for c in r.char_confidences])
+    rec = Recognizer(args.model, decode=args.decode, tta=args.tta, threads=args.threads)
+    results = rec.read(args.images)
     for r in results:
         if args.json:
-            print(json.dumps({"model": spec.tag, **r}, ensure_ascii=False))
-        elif r["status"] == "ok":
-            print(f"{r['plate']:<10} {r['confidence']:.3f}  {r['image']}")
+            print(json.dumps({"model": rec.model, "image": r.source, "status": r.status,
+                              **({"error": r.error} if r.error else {}),
+                              **({"plate": r.plate, "confidence": round(r.confidence, 4),
+                                  "char_confidences": [round(c, 4) for c in r.char_confidences]}
+                                 if r.plate is not None else {})}, ensure_ascii=False))
+        elif r.plate is not None:
+            print(f"{r.plate:<10} {r.confidence:.3f}  {r.source}")
         else:
-            print(f"{'-':<10} {r['status']}  {r['image']}: {r['error']}")
-    return 0 if all(r["status"] == "ok" for r in results) else 1
+            print(f"{'-':<10} {r.status}  {r.source}: {r.error}")
+    return 0 if all(r.plate is not None for r in results) else 1

@@ -10,24 +10,8 @@ import pyarrow as pa
 
 from lpr_ray.decode import PlateRead
 
-SCHEMA = pa.schema(
-    [
-        ("uri", pa.string()),
-        ("plate", pa.string()),
-        ("confidence", pa.float32()),
-        ("char_confidences", pa.list_(pa.float32())),
-        ("status", pa.string()),
-        ("error", pa.string()),
-        ("label", pa.string()),
-        ("correct", pa.bool_()),
-        ("width", pa.int32()),
-        ("height", pa.int32()),
-        ("model", pa.string()),
-        ("backend", pa.string()),
-        ("run_id", pa.string()),
-        ("processed_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
+# The schema is the results' (lpr_ray/results.py): the job writes what readers read.
+from lpr_ray.results import SCHEMA
 
 TOO_SHORT = "too_short"
 

@@ -8,8 +8,8 @@ import random
 import cv2
 import numpy as np
 
+from lpr_ray import plate_styles as styles
 from lpr_ray.synth import canvas as pc
-from lpr_ray.synth import styles
 
 
 def background(style: styles.Style, r: random.Random) -> tuple[np.ndarray, tuple]:

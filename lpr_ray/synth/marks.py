@@ -10,8 +10,9 @@ import random
 import cv2
 import numpy as np
 
+from lpr_ray import plate_styles as styles
 from lpr_ray.synth import canvas as pc
-from lpr_ray.synth import fonts, styles
+from lpr_ray.synth import fonts
 
 FRAME_AT_FEET_P = 1 / 3  # wide bottom frame bars that reach up to the serial's feet
 

@@ -1,4 +1,6 @@
-"""US plate formats: what text a plate carries and how its characters are grouped.
+"""US plate formats: what text a plate carries and how its characters are grouped. Shared
+by the synthetic generator (lpr_ray.synth) and the format-aware decoder (lpr_ray.grammar), so
+it needs the standard library only.
 
 A pattern is a string of tokens: `L` a letter, `D` a digit, `N` a leading digit of
 California's series, `A` a letter or digit, and separators that are drawn but never part

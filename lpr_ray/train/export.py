@@ -232,7 +232,7 @@ def _export(model, ckpt, checkpoint, out: Path, val_tao, val_synthetic, opset, i
         info = {
             "arch": ckpt["arch"],
             "epoch": ckpt.get("epoch"),
-            # Set when the weights are an average of epochs (lpr_ray.train.average).
+            # Set when the weights are an average of epochs (lpr-ray average).
             "averaged": ckpt.get("averaged"),
             "metrics": ckpt.get("metrics", {}),
             "opset": opset,
