@@ -386,3 +386,18 @@ def test_header_only_csv_manifest_is_zero_inputs(s3, ray_cluster, model_dir):
         s = run_job(RunConfig(input=f"s3://{s3.bucket}/empty-manifest/m.csv", output=f"s3://{s3.bucket}/empty-out",
                               model=str(model_dir), incremental=incremental))
         assert (s.rows, s.inputs, s.commit_seq) == (0, 0, None)
+
+
+def test_another_way_of_reading_is_not_skipped_as_done(s3, ray_cluster, model_dir):
+    """The ledger was keyed by the weights only: a run with --tta zoom3 (or --decode grammar)
+    after a plain one skipped everything, and its rows did not say how they were read."""
+    put_objects(s3, "inc-t", 0, 6)
+    cfg = dict(input=f"s3://{s3.bucket}/inc-t/", output=f"s3://{s3.bucket}/inc-t-out", model=str(model_dir),
+               incremental=True)
+    plain = run_job(RunConfig(**cfg))
+    zoom = run_job(RunConfig(**cfg, tta="zoom3"))
+    assert (plain.rows, zoom.rows, zoom.skipped) == (6, 6, 0)
+    models = set(read_results(cfg["output"], columns=["model"], filter=pads.field("run_id") == zoom.run_id)
+                 .column("model").to_pylist())
+    assert len(models) == 1 and models.pop().endswith("+zoom3")
+    assert (run_job(RunConfig(**cfg, tta="zoom3")).skipped, run_job(RunConfig(**cfg)).skipped) == (6, 6)

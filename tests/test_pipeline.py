@@ -140,6 +140,22 @@ def test_cli_local_folder_exit_code_and_no_credentials_leak(s3, ray_cluster, mod
                 assert s3.secret_key.encode() not in f.read()
 
 
+def test_cli_s3_run_prints_json_only_and_no_credential_chatter(s3, ray_cluster, model_dir):
+    """`run --json` from S3: stdout is the JSON alone, and stderr has no botocore INFO lines
+    about where credentials were found (five a run before)."""
+    for i in range(5):
+        s3.put(f"s3://{s3.bucket}/chatter/{i}.png", good_png(300 + i))
+    env = {**os.environ, **ray_cluster.env()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "lpr_ray.cli.main", "run", "--input", f"s3://{s3.bucket}/chatter/",
+         "--output", f"s3://{s3.bucket}/chatter-out", "--model", str(model_dir), "--json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout)["rows"] == 5
+    assert "Found credentials" not in proc.stderr and "botocore" not in proc.stderr, proc.stderr[-3000:]
+
+
 def test_bad_input_is_a_clear_error(s3, ray_cluster, model_dir):
     from lpr_ray.errors import LprRayError
 

@@ -60,3 +60,18 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if default is None or default is False or default == [] or "default" in text:
             return text
         return super()._get_help_string(action)
+
+
+# Storage clients log every credential lookup at INFO ("Found credentials in environment
+# variables"): five lines a run that say nothing to an operator.
+_CHATTY_LOGGERS = ("botocore", "aiobotocore", "s3fs", "fsspec", "urllib3")
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """INFO for lpr-ray's own lines (DEBUG with --verbose); storage clients at WARNING unless verbose."""
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -8,14 +8,13 @@ the shipped model. Nothing is left behind unless --keep is given.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from lpr_ray.cli.args import non_negative_int
+from lpr_ray.cli.args import configure_logging, non_negative_int
 from lpr_ray.dataset import list_tao
 from lpr_ray.errors import LprRayError
 
@@ -129,7 +128,7 @@ def run_demo(
 
 
 def execute(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     return run_demo(count=args.count, real=args.real, seed=args.seed, keep=args.keep, model=args.model,
                     region=args.region)
 

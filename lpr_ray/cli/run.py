@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import sys
 
-from lpr_ray.cli.args import non_negative_float, non_negative_int, positive_int
+from lpr_ray.cli.args import configure_logging, non_negative_float, non_negative_int, positive_int
 from lpr_ray.reading import DECODES, TTA_HELP, TTAS
 
 EPILOG = r"""INPUT can be a local folder, an object-storage prefix (s3://bucket/prefix, any fsspec URL),
@@ -108,10 +107,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def execute(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     from lpr_ray.pipeline.job import run_job
 
     if not args.json:

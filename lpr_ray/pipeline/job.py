@@ -48,6 +48,7 @@ from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.plan import ActorPlan, plan_actors
 from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
+from lpr_ray.reading import reading_tag
 from lpr_ray.results import DATA_DIR, commit_records
 from lpr_ray.storage import arrow_filesystem, is_access_denied, is_local, join, storage_error
 
@@ -295,7 +296,7 @@ def _rows_for_lost_batches(ray, inputs: Inputs, cfg: RunConfig, spec: ModelSpec,
         return files
     log.warning("run %s: %d objects get %s rows (their fetch task failed %d times)",
                 cfg.run_id, missing.num_rows, BATCH_LOST, FETCH_TRIES)
-    write_lost_rows(lost_rows(missing, model=spec.tag, run_id=cfg.run_id), fs,
+    write_lost_rows(lost_rows(missing, model=reading_tag(spec.tag, cfg.decode, cfg.tta), run_id=cfg.run_id), fs,
                     f"{out_path.rstrip('/')}/{DATA_DIR}", part, run_date, cfg.run_id, cfg.rows_per_file)
     return run_files(cfg.output, cfg.run_id, prefix=prefix, rewrite=0)
 
@@ -466,6 +467,7 @@ def _run_locked(
     ray, cfg: RunConfig, spec: ModelSpec, part: PartitionSpec, inputs: Inputs, t0: float, waited: float
 ) -> Summary:
     run_date = datetime.now(UTC).strftime("%Y-%m-%d")
+    tag = reading_tag(spec.tag, cfg.decode, cfg.tta)  # the rows' model and the ledger's key
     # The ledger as of the last record seen now; records after it are checked at commit.
     records = commit_records(cfg.output)
     planned_seq = records[-1]["seq"] if records else 0
@@ -474,20 +476,20 @@ def _run_locked(
     if cfg.incremental:
         cands = inputs.table if inputs.table is not None else _manifest_candidates(ray, inputs, cfg)
         cands = _unique_uris(cands)
-        done = read_ledger(cfg.output, [r.get("ledger") for r in records], spec.tag)
+        done = read_ledger(cfg.output, [r.get("ledger") for r in records], tag)
         pending = anti_join(cands, done)
         skipped = cands.num_rows - pending.num_rows
         inputs = dataclasses.replace(inputs, table=pending, manifest_format=None)
-    run = _Run(cfg, part, spec.tag, pending, run_date)
+    run = _Run(cfg, part, tag, pending, run_date)
     t_plan = time.perf_counter() - t0
     log.info(
         "run %s: %s input %s (%s objects to process, %d already in the ledger), model %s",
         cfg.run_id, inputs.kind, inputs.uri, inputs.count if inputs.count is not None else "?",
-        skipped, spec.tag,
+        skipped, tag,
     )
     if inputs.count == 0:
         summary = Summary(cfg.run_id, cfg.output, 0, 0, {}, 0, 0, time.perf_counter() - t0,
-                          model=spec.tag, skipped=skipped)
+                          model=tag, skipped=skipped)
         summary.timings = {"lock_wait": waited, "plan": t_plan, "total": summary.seconds}
         _save_json(cfg, "summary.json", summary.to_json())
         return summary
@@ -521,7 +523,7 @@ def _run_locked(
     t2 = time.perf_counter()
     cand = run.candidate(files, summary)
     _crash_point("before_commit")
-    record = commit(cfg.output, cand, planned_seq=planned_seq, check=cfg.incremental, model=spec.tag)
+    record = commit(cfg.output, cand, planned_seq=planned_seq, check=cfg.incremental, model=tag)
     _crash_point("after_commit")
     t_commit = time.perf_counter() - t2
     if record is None:

@@ -18,7 +18,7 @@ from lpr_ray.image import OK
 from lpr_ray.model import resolve_model
 from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.rows import build_rows
-from lpr_ray.reading import check_decode, read_batch
+from lpr_ray.reading import check_decode, read_batch, reading_tag
 from lpr_ray.tta import check_tta
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class Recognizer:
         rows = build_rows(
             batch,
             reads,
-            model=self.spec.tag,
+            model=reading_tag(self.spec.tag, self.decode, self.tta),
             backend=self.backend.name,
             run_id=self.run_id,
             processed_at=datetime.now(UTC),
