@@ -140,9 +140,10 @@ def test_cli_local_folder_exit_code_and_no_credentials_leak(s3, ray_cluster, mod
                 assert s3.secret_key.encode() not in f.read()
 
 
-def test_cli_s3_run_prints_json_only_and_no_credential_chatter(s3, ray_cluster, model_dir):
-    """`run --json` from S3: stdout is the JSON alone, and stderr has no botocore INFO lines
-    about where credentials were found (five a run before)."""
+def test_cli_s3_run_prints_json_progress_and_no_chatter(s3, ray_cluster, model_dir):
+    """`run --json` from S3: stdout is the JSON alone; stderr has a progress line with the
+    total, and neither botocore's INFO lines about where credentials were found (five a run
+    before) nor Ray Data's progress blocks and false warnings."""
     for i in range(5):
         s3.put(f"s3://{s3.bucket}/chatter/{i}.png", good_png(300 + i))
     env = {**os.environ, **ray_cluster.env()}
@@ -154,6 +155,10 @@ def test_cli_s3_run_prints_json_only_and_no_credential_chatter(s3, ray_cluster, 
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout)["rows"] == 5
     assert "Found credentials" not in proc.stderr and "botocore" not in proc.stderr, proc.stderr[-3000:]
+    # One progress line with the known total instead of Ray Data's blocks and false alarms.
+    assert ": 5 / 5 objects (100%)" in proc.stderr, proc.stderr[-3000:]
+    for noise in ("Total Progress", "does not have any available CPUs", "Progress bars disabled"):
+        assert noise not in proc.stderr, noise
 
 
 def test_bad_input_is_a_clear_error(s3, ray_cluster, model_dir):

@@ -69,6 +69,9 @@ def add_run_arguments(p: argparse.ArgumentParser, *, always_incremental: bool = 
     p.add_argument("--rows-per-file", type=positive_int, default=100_000, help="at most this many rows per Parquet file (default: 100000; at least --min-rows-per-file)")
     p.add_argument("--min-rows-per-file", type=positive_int, default=20_000,
                    help="at least this many rows per write task, so files are not tiny (default: 20000)")
+    p.add_argument("--progress-every", type=non_negative_float, default=10.0, metavar="SECONDS",
+                   help="log one progress line this often: objects done of the total, plates/s, time "
+                   "left (0: Ray Data's own progress output instead) (default: 10)")
     p.add_argument("--lock-timeout", type=non_negative_float, default=None, metavar="SECONDS",
                    help="runs on one Ray cluster go one at a time; give up after waiting this long "
                    "for another (default: wait)")
@@ -102,6 +105,7 @@ def config_from_args(args: argparse.Namespace):
         rows_per_file=args.rows_per_file,
         min_rows_per_file=args.min_rows_per_file,
         lock_timeout_s=args.lock_timeout,
+        progress_s=args.progress_every,
         **extra,
     )
 

@@ -67,6 +67,7 @@ class RunConfig:
     # Fetch batches that may fail on every try (their objects get batch_lost rows) before the
     # run fails instead; 0: the first lost batch fails the run.
     max_lost_batches: int = 10
+    progress_s: float = 10.0  # log a progress line this often; 0: Ray Data's own output instead
     lock_timeout_s: float | None = None  # wait this long for another run on the cluster; None: for ever
     run_id: str = dataclasses.field(default_factory=new_run_id)
 
@@ -104,6 +105,8 @@ class RunConfig:
             raise LprRayError("--output is required")
         if not isinstance(self.max_lost_batches, int) or self.max_lost_batches < 0:
             raise LprRayError(f"--max-lost-batches must be a whole number >= 0, got {self.max_lost_batches!r}")
+        if not self.progress_s >= 0:
+            raise LprRayError(f"--progress-every must be >= 0 seconds, got {self.progress_s}")
         if self.rows_per_file < 1:
             raise LprRayError(f"--rows-per-file must be >= 1, got {self.rows_per_file}")
         if not 1 <= self.min_rows_per_file <= self.rows_per_file:

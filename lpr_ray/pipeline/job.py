@@ -8,6 +8,7 @@ before its commit record leaves only invisible files; a re-run processes those o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -46,6 +47,7 @@ from lpr_ray.pipeline.lost import (
 )
 from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.plan import ActorPlan, plan_actors
+from lpr_ray.pipeline.progress import ProgressCounter, quiet_ray_data, report_progress
 from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
 from lpr_ray.reading import reading_tag
@@ -144,7 +146,8 @@ def _unique_uris(table: pa.Table) -> pa.Table:
     return table.take(first.sort())
 
 
-def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_date: str | None = None):
+def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_date: str | None = None,
+                   progress=None):
     ds = _dataset(ray, inputs, cfg)
     with warnings.catch_warnings():
         # Ray 2.60 deprecates ray_remote_args (gone in 2.64) but has no named parameter for
@@ -179,6 +182,7 @@ def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_dat
             "engine_cache": cfg.engine_cache,
             "partition_pattern": cfg.partition_pattern,
             "run_date": run_date,
+            "progress": progress,
         },
         batch_size=cfg.batch_size,
         batch_format="numpy",
@@ -236,17 +240,25 @@ def _process(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, part: Partiti
     """Read, recognise and write the inputs' rows as the run's (uncommitted) data files."""
     from ray.data.datasource import FilenameProvider
 
+    counter = ray.remote(num_cpus=0)(ProgressCounter).remote() if cfg.progress_s else None
+    if counter is not None:
+        quiet_ray_data()
     # A dataset keeps the context it was made with: set before building it.
     context = ray.data.DataContext.get_current()
-    saved_max_errored, context.max_errored_blocks = context.max_errored_blocks, cfg.max_lost_batches
+    saved = context.max_errored_blocks, context.enable_progress_bars
+    context.max_errored_blocks = cfg.max_lost_batches
+    if counter is not None:  # our one line replaces Ray Data's blocks
+        context.enable_progress_bars = False
     try:
-        ds = build_pipeline(ray, inputs, cfg, plan, run_date)
+        ds = build_pipeline(ray, inputs, cfg, plan, run_date, progress=counter)
     finally:
-        context.max_errored_blocks = saved_max_errored
+        context.max_errored_blocks, context.enable_progress_bars = saved
     fs, out_path = arrow_filesystem(cfg.output)
     data_path = f"{out_path.rstrip('/')}/{DATA_DIR}"
     fs.create_dir(data_path, recursive=True)
-    with warnings.catch_warnings():
+    shown = (report_progress(ray, counter, cfg.run_id, inputs.count, cfg.progress_s) if counter is not None
+             else contextlib.nullcontext())
+    with shown, warnings.catch_warnings():
         # min_rows_per_file with partition_cols works in Ray 2.60 (deprecated after 2027-02):
         # it is what keeps files large when partitions are many.
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -81,6 +81,7 @@ class Recognizer:
         run_date: str | None = None,
         decode: str = "greedy",
         tta: str = "off",
+        progress=None,  # a ProgressCounter actor (lpr_ray.pipeline.progress), or None
     ):
         self.spec = resolve_model(model, characters)
         options = BackendOptions(
@@ -96,6 +97,7 @@ class Recognizer:
         # Partition columns are added here (not in another stage) to save a pass over rows.
         self.partition = PartitionSpec(partition_pattern) if run_date else None
         self.run_date = run_date
+        self.progress = progress
         log.info("recogniser ready: %s, %s decoding, test-time views %s", self.backend.describe(), decode, tta)
 
     def _labels(self, labels) -> np.ndarray:
@@ -131,4 +133,6 @@ class Recognizer:
         )
         if self.partition is not None:
             rows = self.partition.add_columns(rows, self.run_date)
+        if self.progress is not None:
+            self.progress.add.remote(rows.num_rows)  # fire and forget: never waits on the counter
         return rows
