@@ -557,10 +557,16 @@ def _cell(v) -> str:
     return str(v)
 
 
+# Shown whole however long: a URI is what a reader copies to fetch the image.
+WHOLE_COLUMNS = ("uri",)
+
+
 def format_table(table: pa.Table, *, max_rows: int = 50, max_width: int = 60) -> str:
-    """A plain-text table for terminals (Chinese characters take two columns there)."""
+    """A plain-text table for terminals (Chinese characters take two columns there). Cells
+    over max_width characters are shortened in the middle, except URIs."""
     names = table.column_names
-    rows = [[_short(_visible(_cell(v)), max_width) for v in r.values()] for r in table.slice(0, max_rows).to_pylist()]
+    rows = [[_visible(_cell(v)) if n in WHOLE_COLUMNS else _short(_visible(_cell(v)), max_width)
+             for n, v in r.items()] for r in table.slice(0, max_rows).to_pylist()]
     widths = [max([_columns(n)] + [_columns(r[i]) for r in rows]) for i, n in enumerate(names)]
     line = "  ".join(_pad(n, w) for n, w in zip(names, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]

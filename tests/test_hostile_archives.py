@@ -374,3 +374,19 @@ def test_an_unreachable_store_is_a_read_error_or_one_line_not_not_found(monkeypa
     finally:
         s3fs.S3FileSystem.clear_instance_cache()
     assert "\n" not in str(err.value)
+
+
+def test_a_second_partitioning_in_one_root_is_refused_before_ray(ray_cluster, model_dir, tmp_path, monkeypatch):
+    """Runs partitioned two ways in one root made a plain Hive read fail ("Hive partition
+    mismatch"); the second run is now refused, naming both."""
+    src = tmp_path / "in" / "lot1"
+    src.mkdir(parents=True)
+    (src / "a.jpg").write_bytes(good_jpeg(1))
+    output = str(tmp_path / "out")
+    first = run_job(RunConfig(input=str(tmp_path / "in"), output=output, model=str(model_dir),
+                              partition_pattern=r"/in/(?P<site>[^/]+)/"))
+    monkeypatch.setattr("lpr_ray.pipeline.job.connect_ray", lambda: pytest.fail("Ray started"))
+    with pytest.raises(LprRayError, match=r"partitioned by \['run_date', 'site'\]; this run's --partition-pattern "
+                                          r"gives \['run_date'\]") as err:
+        run_job(RunConfig(input=str(tmp_path / "in"), output=output, model=str(model_dir)))
+    assert first.run_id in str(err.value)

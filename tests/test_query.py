@@ -333,6 +333,15 @@ def test_table_columns_line_up_with_chinese_plates():
     assert lines[0].index("confidence") == lines[3].index("0.8")
 
 
+def test_table_shows_uris_whole_and_shortens_other_long_cells():
+    """URIs were cut in the middle ("s3://lot-archive/...cam2/0001.jpg"): a reader copies them."""
+    uri = "s3://lot-archive/2026/site-north-entrance/camera-2/2026-05-02/" + "x" * 40 + ".jpg"
+    error = "the object is binary data (5000 bytes), not an image OpenCV can decode " * 2
+    lines = query.format_table(pa.table({"uri": [uri], "error": [error]}), max_width=60).splitlines()
+    assert uri in lines[2]
+    assert error.strip() not in lines[2] and "..." in lines[2]
+
+
 def test_fuzzy_takes_a_misread_chinese_province_as_a_confusion(tmp_path):
     root = str(tmp_path / "plates")
     rows = _rows("run-cn", [("湘B12845", 0.7), ("湘B12345", 0.6), ("湘C12849", 0.5), ("B12345", 0.4)])

@@ -432,6 +432,22 @@ def _check_writable(uri: str, flag: str) -> None:
         raise LprRayError(f"{flag} {uri} cannot be used ({exc}); expected a writable folder or prefix") from exc
 
 
+def _check_partitioning(cfg: RunConfig, part: PartitionSpec) -> None:
+    """One results root, one partitioning: rows under site=/camera=/ folders beside rows
+    without them make a plain Hive read of the root fail ("Hive partition mismatch")."""
+    for record in reversed(commit_records(cfg.output)):
+        columns = record.get("partition_columns")
+        if columns is None:  # written before records carried it
+            continue
+        if list(columns) != part.columns:
+            raise LprRayError(
+                f"--output {cfg.output} holds runs partitioned by {columns}; this run's "
+                f"--partition-pattern gives {part.columns}: use the same pattern (see "
+                f"{cfg.output}/_runs/{record['run_id']}/config.json) or another --output"
+            )
+        return
+
+
 def _check_model(spec: ModelSpec, decode: str) -> None:
     """Load the model once on the driver (ONNX Runtime, CPU, a fraction of a second for these
     models): a corrupt file, a broken contract, a characters list of the wrong length or a
@@ -451,6 +467,7 @@ def run_job(cfg: RunConfig) -> Summary:
     _check_writable(cfg.output, "--output")
     if cfg.ledger:
         _check_writable(cfg.ledger, "--ledger")
+    _check_partitioning(cfg, part)
     # OUTPUT and the ledger may lie inside the input prefix: their files are not inputs.
     inputs = resolve_inputs(cfg.input, spec.charset, exclude=(cfg.output, cfg.ledger or ""))
     fs, path = arrow_filesystem(join(cfg.output, "_runs", cfg.run_id, "config.json"))
