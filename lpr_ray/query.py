@@ -45,7 +45,6 @@ _TRANSLATE = str.maketrans(_FROM, _TO)
 # docs/model-log.md), so a leading province matches any province rather than a few classes.
 PROVINCES = CN.characters[:31]
 
-READ_STATUSES = ("ok", "too_short")
 # The UTC date of processed_at by arithmetic: 3-4x faster than CAST(... AS DATE) of a
 # TIMESTAMPTZ, which goes through ICU time zones.
 UTC_DAY = "(DATE '1970-01-01' + CAST(epoch_us(processed_at) // 86400000000 AS INTEGER))"

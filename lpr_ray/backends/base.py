@@ -53,10 +53,6 @@ _BACKENDS = {
 }
 
 
-def register_backend(name: str, module: str) -> None:
-    _BACKENDS[name] = module
-
-
 def backend_names() -> list[str]:
     return list(_BACKENDS)
 

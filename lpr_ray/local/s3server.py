@@ -325,15 +325,6 @@ class LocalS3:
         """env() with the credentials of a user who may read and list but never write."""
         return {**self.env(), "AWS_ACCESS_KEY_ID": self.reader_key, "AWS_SECRET_ACCESS_KEY": self.reader_secret}
 
-    def storage_options(self) -> dict:
-        """fsspec/s3fs keyword arguments, for code that does not read the environment."""
-        return {
-            "key": self.access_key,
-            "secret": self.secret_key,
-            "endpoint_url": self.endpoint_url,
-            "client_kwargs": {"region_name": self.region},
-        }
-
     def filesystem(self):
         """A pyarrow.fs.S3FileSystem for this server (explicit settings, no environment)."""
         fs = getattr(self, "_fs", None)
