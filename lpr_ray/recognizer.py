@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lpr_ray.errors import LprRayError
-from lpr_ray.image import MIN_HEIGHT, MIN_WIDTH, decode_crop, preprocess_bgr
+from lpr_ray.image import DEFAULT_MAX_BYTES, MIN_HEIGHT, MIN_WIDTH, decode_crop, preprocess_bgr
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def _prepare(i: int, item) -> tuple[str, str, str | None, np.ndarray | None]:
     if isinstance(item, str):
         from lpr_ray.objects import read_object
 
-        data, status, error = read_object(item, max_bytes=64 * 1024 * 1024)
+        data, status, error = read_object(item, max_bytes=DEFAULT_MAX_BYTES)
         if status is not None:
             return item, status, error, None
         crop = decode_crop(data)

@@ -49,6 +49,7 @@ from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.plan import ActorPlan, plan_actors
 from lpr_ray.pipeline.progress import ProgressCounter, quiet_ray_data, report_progress
 from lpr_ray.pipeline.recognizer import Recognizer
+from lpr_ray.pipeline.rows import write_rows
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
 from lpr_ray.reading import reading_tag
 from lpr_ray.results import DATA_DIR, commit_records
@@ -362,13 +363,8 @@ class _Run:
         self.pending = self.pending.filter(pc.invert(pc.is_in(self.pending.column("uri"), value_set=covered.column("uri"))))
         files: list[str] = []
         if table.num_rows:
-            pads.write_dataset(
-                table, data, filesystem=fs, format="parquet",
-                partitioning=self.part.columns, partitioning_flavor="hive",
-                basename_template=f"{cfg.run_id}_r{self.attempt}-{{i}}.parquet",
-                existing_data_behavior="overwrite_or_ignore", max_rows_per_file=cfg.rows_per_file,
-                max_rows_per_group=cfg.rows_per_file,
-            )
+            write_rows(table, fs, data, self.part.columns, f"{cfg.run_id}_r{self.attempt}-{{i}}.parquet",
+                       cfg.rows_per_file)
             files = run_files(cfg.output, cfg.run_id, prefix=self.prefix, rewrite=self.attempt)
         for path in old:  # garbage now: invisible anyway, removed to save space
             try:

@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 
 from lpr_ray.pipeline.partition import PartitionSpec
-from lpr_ray.pipeline.rows import build_rows
+from lpr_ray.pipeline.rows import build_rows, write_rows
 
 BATCH_LOST = "batch_lost"
 # Tries of a fetch task (Ray's max_retries + 1) before its batch counts as lost.
@@ -59,10 +58,4 @@ def write_lost_rows(rows: pa.Table, fs, data_path: str, part: PartitionSpec, run
                     rows_per_file: int) -> None:
     """Under the run's data folder, named like Ray's own files of the run (summary.run_file_pattern)."""
     table = part.add_columns(rows, run_date)
-    pads.write_dataset(
-        table, data_path, filesystem=fs, format="parquet",
-        partitioning=part.columns, partitioning_flavor="hive",
-        basename_template=f"{run_id}_{uuid.uuid4().hex}_999999-{{i}}.parquet",
-        existing_data_behavior="overwrite_or_ignore", max_rows_per_file=rows_per_file,
-        max_rows_per_group=rows_per_file,
-    )
+    write_rows(table, fs, data_path, part.columns, f"{run_id}_{uuid.uuid4().hex}_999999-{{i}}.parquet", rows_per_file)

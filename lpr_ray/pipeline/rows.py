@@ -72,3 +72,17 @@ def build_rows(
         },
         schema=SCHEMA,
     )
+
+
+def write_rows(table: pa.Table, fs, data_path: str, partition_columns: list[str], basename_template: str,
+               rows_per_file: int) -> None:
+    """Rows written by the driver (a rewrite, lost batches) under OUTPUT/data, Hive-partitioned
+    like Ray's own files; `basename_template` must match summary.run_file_pattern."""
+    import pyarrow.dataset as pads
+
+    pads.write_dataset(
+        table, data_path, filesystem=fs, format="parquet",
+        partitioning=partition_columns, partitioning_flavor="hive",
+        basename_template=basename_template, existing_data_behavior="overwrite_or_ignore",
+        max_rows_per_file=rows_per_file, max_rows_per_group=rows_per_file,
+    )
