@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[pipeline,train,query,dev]'
+	$(BIN)/python -m pip install -q -e '.[pipeline,train,query,review,dev]'
 	# The ppocr_v4 architecture's starting weights: only the wheel's ONNX file is read, and its
 	# dependencies (opencv-python among them) would clash with opencv-python-headless.
 	$(BIN)/python -m pip install -q --no-deps rapidocr==3.4.5

@@ -204,6 +204,28 @@ def decode_crop(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Crop:
     """Decode and resize one crop (no aspect kept, as NVIDIA's LPRNet expects)."""
+    crop, bgr = decode_bgr(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    if bgr is None:
+        return crop
+    return Crop(status=OK, image=preprocess_bgr(bgr), width=crop.width, height=crop.height)
+
+
+def decode_bgr(
+    data: bytes | None,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> tuple[Crop, np.ndarray | None]:
+    """Decode one crop at its own size, with every check of decode_crop: (Crop without its
+    image, the BGR pixels) when it decodes, else (the failed Crop, None)."""
+    crop = _decode(data, max_pixels, max_bytes)
+    if isinstance(crop, Crop):
+        return crop, None
+    h, w = crop.shape[:2]
+    return Crop(status=OK, width=w, height=h), crop
+
+
+def _decode(data: bytes | None, max_pixels: int, max_bytes: int) -> Crop | np.ndarray:
     if data is None:
         return _fail("read_error", "the object could not be read")
     n = len(data)
@@ -285,7 +307,7 @@ def decode_crop(
             width=w,
             height=h,
         )
-    return Crop(status=OK, image=preprocess_bgr(bgr), width=w, height=h)
+    return bgr
 
 
 def preprocess_bgr(bgr: np.ndarray) -> np.ndarray:

@@ -49,7 +49,11 @@ PROVINCES = CN.characters[:31]
 # TIMESTAMPTZ, which goes through ICU time zones.
 UTC_DAY = "(DATE '1970-01-01' + CAST(epoch_us(processed_at) // 86400000000 AS INTEGER))"
 # Columns shown by default (char_confidences and error stay out of plate listings).
-LISTING = ["plate", "confidence", "status", "uri", "label", "correct", "run_id", "processed_at"]
+LISTING = ["plate", "confidence", "status", "source", "reviewer", "uri", "label", "correct", "run_id", "processed_at"]
+# Columns Results can filter every view by.
+FILTERS = ("site", "camera", "date", "model")
+# What the current view adds to a row (Results).
+CURRENT_COLUMNS = ("model_plate", "source", "review", "reviewer", "reviewed_at")
 
 
 def canonical(text: str) -> str:
@@ -136,19 +140,31 @@ def read_errors() -> tuple[type[BaseException], ...]:
 
 
 class Results:
-    """A DuckDB connection with the committed rows of one results root as the view `results`.
+    """A DuckDB connection over one results root, with three views:
+
+    - `history`: every committed row (one per image and run);
+    - `current`: one row per image: its latest run's read, or a person's verdict where one
+      exists (`lpr-ray review`): `plate` is then the human label (null for unreadable / not a
+      plate), `source` says 'human' or 'model', `model_plate` keeps the model's read, and
+      `review`, `reviewer`, `reviewed_at` say who decided what;
+    - `results`: `current`, or `history` when history=True.
 
     Local roots are read by DuckDB's own Parquet reader (about 3x faster than through Arrow
     here); object storage through a pyarrow dataset (pyarrow's S3 client, no DuckDB extension).
     Partition values are strings either way (`run_date`, `site`, `camera`, `date`, ...).
     """
 
-    def __init__(self, root: str, *, threads: int | None = None) -> None:
+    def __init__(self, root: str, *, threads: int | None = None, history: bool = False,
+                 filters: dict[str, str] | None = None) -> None:
+        """FILTERS: only rows whose site, camera, date or model (a name, or name@hash) is the
+        value given; every view is filtered (the current read is chosen before filtering)."""
         import duckdb
 
         from lpr_ray.storage import is_local
 
         self.root = root
+        self.history = history
+        self.filters = {k: v for k, v in (filters or {}).items() if v is not None}
         self.files = committed_files(root)
         if not self.files:
             _check_root(root)
@@ -169,7 +185,41 @@ class Results:
         else:
             self._register_arrow(self.files, data_dir)
             self._index_source = self.dataset
+        from lpr_ray.reviews import ReviewLog
+
+        self.review_log = ReviewLog(root)  # people's verdicts (lpr-ray review), read incrementally
+        self.reload_reviews()
+        where = self._filter_sql()
+        if where:
+            self._index_source = None  # the row-group index knows no filter: scan
+        self.con.execute(f"CREATE VIEW history AS SELECT * FROM history_all {where}")
+        self.con.execute(f"CREATE VIEW current AS SELECT * FROM ({_current_sql('history_all')}) {where}")
+        self.con.execute(f"CREATE VIEW results AS SELECT * FROM {'history' if history else 'current'}")
         self.columns = [r[0] for r in self.con.execute("DESCRIBE results").fetchall()]
+
+    def _filter_sql(self) -> str:
+        if not self.filters:
+            return ""
+        have = {r[0] for r in self.con.execute("DESCRIBE history_all").fetchall()}
+        conds = []
+        for key, value in self.filters.items():
+            if key not in FILTERS:
+                raise LprRayError(f"unknown filter {key!r}: expected one of {', '.join(FILTERS)}")
+            if key == "model":  # values are quoted literals: a view takes no parameters
+                conds.append(f"(model = {_sql_str(value)} OR split_part(model, '@', 1) = {_sql_str(value)})")
+            elif key not in have:
+                raise LprRayError(f"these results have no {key} column (no run used a --partition-pattern "
+                                  "naming it), so they cannot be filtered by it")
+            else:
+                conds.append(f"{_ident(key)} = {_sql_str(value)}")
+        return "WHERE " + " AND ".join(conds)
+
+    def reload_reviews(self) -> None:
+        """Read ROOT/_reviews/ again (a review server calls it when people add verdicts)."""
+        from lpr_ray.reviews import current_table
+
+        self._reviews = current_table(self.review_log.records())
+        self.con.register("reviews", self._reviews)
 
     def _register_arrow(self, files: list[str] | None, data_dir: str) -> None:
         import pyarrow.dataset as pads
@@ -186,7 +236,7 @@ class Results:
                 files, filesystem=fs, format="parquet", partitioning=part, partition_base_dir=data_dir
             )
         self.con.register("results_arrow", self.dataset)
-        self.con.execute("CREATE VIEW results AS SELECT * FROM results_arrow")
+        self.con.execute("CREATE VIEW history_all AS SELECT * FROM results_arrow")
 
     def _create_native_view(self, data_dir: str) -> None:
         # DuckDB refuses one hive read over files with different partition keys
@@ -199,7 +249,7 @@ class Results:
             listing = "[" + ", ".join(_sql_str(f) for f in files) + "]"
             hive = "true, hive_types_autocast = false" if keys else "false"
             parts.append(f"SELECT * FROM read_parquet({listing}, hive_partitioning = {hive})")
-        self.con.execute("CREATE VIEW results AS " + " UNION ALL BY NAME ".join(parts))
+        self.con.execute("CREATE VIEW history_all AS " + " UNION ALL BY NAME ".join(parts))
 
     def __enter__(self) -> Results:
         return self
@@ -214,7 +264,7 @@ class Results:
     def partition_columns(self) -> list[str]:
         from lpr_ray.results import SCHEMA
 
-        return [c for c in self.columns if c not in SCHEMA.names]
+        return [c for c in self.columns if c not in SCHEMA.names and c not in CURRENT_COLUMNS]
 
     def sql(self, query: str, params: Sequence | dict | None = None) -> pa.Table:
         import duckdb
@@ -261,7 +311,9 @@ class Results:
         ds = self._index_source
         self._row_groups = [rg for frag in ds.get_fragments() for rg in frag.split_by_row_group()]
         rg_ds = pads.FileSystemDataset(self._row_groups, ds.schema, ds.format, ds.filesystem)
-        cols = [c for c in ("plate", "confidence", "status") if c in ds.schema.names]
+        # The current view needs each row's uri and time to tell the latest read of an image.
+        keys = () if self.history else ("uri", "run_id", "processed_at")
+        cols = [c for c in ("plate", "confidence", "status", *keys) if c in ds.schema.names]
         key = {(f.path, f.row_groups[0].id): i for i, f in enumerate(self._row_groups)}
         batches = []
         for tagged in rg_ds.scanner(columns=cols).scan_batches():
@@ -277,6 +329,12 @@ class Results:
         )
         self._index = pa.Table.from_batches(batches, schema=schema)
         self.con.register("row_index", self._index)
+        if not self.history:
+            self.con.execute(
+                "CREATE OR REPLACE VIEW row_index_current AS SELECT h.* REPLACE "
+                f"({_PLATE} AS plate), rv.review FROM row_index h LEFT JOIN reviews rv ON rv.uri = h.uri "
+                f"QUALIFY {_LATEST}"
+            )
 
     def source(self, where: str, params: dict | None = None, *, lowest: int | None = None) -> str:
         """The relation to run a query on whose answer lies in the rows WHERE selects (WHERE
@@ -287,25 +345,28 @@ class Results:
             return "results"
         import pyarrow.dataset as pads
 
-        self._ensure_index()
+        index = self.plates()
         params = dict(params or {})
         cond = where
         if lowest:  # rows tied with the last of the LOWEST count too
             cond = (f"{where} AND confidence <= (SELECT max(confidence) FROM (SELECT confidence "
-                    f"FROM row_index WHERE {where} ORDER BY confidence LIMIT {int(lowest)}))")
-        rgs = [r[0] for r in self.con.execute(f"SELECT DISTINCT rg FROM row_index WHERE {cond} ORDER BY 1",
+                    f"FROM {index} WHERE {where} ORDER BY confidence LIMIT {int(lowest)}))")
+        rgs = [r[0] for r in self.con.execute(f"SELECT DISTINCT rg FROM {index} WHERE {cond} ORDER BY 1",
                                               params).fetchall()]
         ds = self._index_source
         narrow = pads.FileSystemDataset([self._row_groups[i] for i in rgs], ds.schema, ds.format, ds.filesystem)
         self.con.register("narrow_arrow", narrow)
-        return "narrow_arrow"
+        if self.history:
+            return "narrow_arrow"
+        # Only the rows that are their image's latest (the index knows which, over all rows).
+        return f"({_current_sql('narrow_arrow', 'row_index_current')}) AS narrow_current"
 
     def plates(self) -> str:
         """Where to look plates up: the in-memory index for object storage."""
         if not self.remote:
             return "results"
         self._ensure_index()
-        return "row_index"
+        return "row_index" if self.history else "row_index_current"
 
 
 def _fetch_arrow(rel) -> pa.Table:
@@ -318,6 +379,27 @@ def _fetch_arrow(rel) -> pa.Table:
                 out = out.read_all()
             return out
     raise LprRayError("this DuckDB cannot return Arrow tables")
+
+
+# The row a reader means by "the image's read": its latest run's, unless a person decided.
+_LATEST = "row_number() OVER (PARTITION BY h.uri ORDER BY h.processed_at DESC, h.run_id DESC) = 1"
+_PLATE = ("CASE WHEN rv.review IS NULL THEN h.plate WHEN rv.review IN ('corrected', 'accepted') "
+          "THEN rv.review_label END")
+
+
+def _current_sql(src: str, latest: str | None = None) -> str:
+    """The current view of the rows of SRC: the latest row per uri (or, with LATEST, the rows
+    whose uri, run_id and processed_at are in that table), the person's verdict applied."""
+    pick = (f"QUALIFY {_LATEST}" if latest is None else
+            f"SEMI JOIN {latest} k ON k.uri = h.uri AND k.run_id = h.run_id AND k.processed_at = h.processed_at")
+    if latest is not None:  # DuckDB: SEMI JOIN before the LEFT JOIN
+        return (f"SELECT h.* REPLACE ({_PLATE} AS plate), h.plate AS model_plate, "
+                "CASE WHEN rv.review IS NULL THEN 'model' ELSE 'human' END AS source, rv.review, "
+                f"rv.reviewer, rv.reviewed_at FROM (SELECT h.* FROM {src} h {pick}) h "
+                "LEFT JOIN reviews rv ON rv.uri = h.uri")
+    return (f"SELECT h.* REPLACE ({_PLATE} AS plate), h.plate AS model_plate, "
+            "CASE WHEN rv.review IS NULL THEN 'model' ELSE 'human' END AS source, rv.review, "
+            f"rv.reviewer, rv.reviewed_at FROM {src} h LEFT JOIN reviews rv ON rv.uri = h.uri {pick}")
 
 
 def _hive_keys(path: str, data_dir: str) -> list[str]:
@@ -452,10 +534,13 @@ def review(
     as_pandas: bool = False,
 ):
     """Reads (status ok or too_short) with confidence below THRESHOLD, lowest first, with their
-    image URIs, so a person can look at them. `limit=None` returns them all."""
+    image URIs, so a person can look at them (in the current view, images nobody has reviewed
+    yet). `limit=None` returns them all."""
     lim = "" if limit is None else f" LIMIT {int(limit)}"
     with _session(results) as res:
         where = "status IN ('ok', 'too_short') AND confidence < $t"
+        if not res.history:  # an image a person has decided needs no one else
+            where += " AND review IS NULL"
         params = {"t": float(threshold)}
         src = res.source(where, params, lowest=limit)
         q = f"SELECT {res.listing_columns()} FROM {src} WHERE {where} ORDER BY confidence, uri{lim}"
@@ -477,12 +562,13 @@ def _stats_select(low: float) -> str:
 
 
 def stats_per_run(results: str | Results, *, low: float = 0.5, as_pandas: bool = False):
-    """One row per run: counts by status, mean confidence of ok reads, reads under LOW,
-    labelled rows and full-plate accuracy, first/last processing time, model."""
+    """One row per run (every row the run wrote, current or not): counts by status, mean
+    confidence of ok reads, reads under LOW, labelled rows and full-plate accuracy, first/last
+    processing time, model."""
     with _session(results) as res:
         q = (
             f"SELECT run_id, any_value(model) AS model, {_stats_select(low)} "
-            "FROM results GROUP BY run_id ORDER BY first_processed_at, run_id"
+            "FROM history GROUP BY run_id ORDER BY first_processed_at, run_id"
         )
         return _finish(res.sql(q), as_pandas)
 

@@ -3,12 +3,15 @@
     from lpr_ray.report import write_report
     write_report("s3://lot-results/plates", "report.html")
 
-Sections: totals; counts by status; confidence histogram; accuracy vs confidence (where rows
-carry labels), with the diagonal a calibrated model would follow; images processed per day (per month over
-long spans) and per site when the results are partitioned by site; throughput per run (from
-`_runs/<run_id>/summary.json`, plates_per_second); statistics per run; the lowest-confidence
-reads with their image URIs. Every number comes from DuckDB aggregates over the committed rows
-(lpr_ray.query), so a report over tens of millions of rows takes seconds.
+One image counts once, with its current read (lpr_ray.query: the latest run's, or a person's
+label). Sections: totals, each rate with its counts; images by status; the images that could not
+be read with their errors; confidence histogram; accuracy vs confidence (where rows carry
+labels), with the diagonal a calibrated model would follow; images per day they were read (per
+month over long spans), per capture date (the `date` partition) and per site when the results
+are partitioned so; throughput per run (`_runs/<run_id>/summary.json`); statistics per run
+(every row each run wrote); the lowest-confidence reads, with a thumbnail of each when asked.
+Filters by site, camera, date and model narrow every section. Every number comes from DuckDB
+aggregates over the committed rows, so a report over tens of millions of rows takes seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lpr_ray.atomic import atomic_open
+from lpr_ray.errors import LprRayError
 from lpr_ray.query import Results, review, stats_per_run
 
 HIST_BINS = 20
@@ -43,26 +47,65 @@ class ReportData:
     throughput: list[tuple[str, float]]
     runs: list[dict] = field(default_factory=list)
     lowest: list[dict] = field(default_factory=list)
+    per_date: list[tuple[str, int]] = field(default_factory=list)  # by the `date` partition: capture date
+    failed: list[dict] = field(default_factory=list)  # images that could not be read, with their errors
+    filters: dict = field(default_factory=dict)
 
 
-def collect(results: str | Results, *, lowest: int = 20) -> ReportData:
-    res = results if isinstance(results, Results) else Results(results)
+MAX_FAILED = 50
+THUMB_HEIGHT = 40
+
+
+def collect(results: str | Results, *, lowest: int = 20, filters: dict | None = None,
+            thumbnails: bool = False) -> ReportData:
+    """FILTERS: {site, camera, date, model} -> value (lpr_ray.query.Results); THUMBNAILS: fetch
+    each listed low-confidence image through lpr-ray and embed a small PNG of it in the page
+    (pixels only: no URL or credential of the store reaches the page)."""
+    if isinstance(results, Results) and filters:
+        raise LprRayError("pass filters when opening the Results, not with an open one")
+    res = results if isinstance(results, Results) else Results(results, filters=filters)
     try:
-        return _collect(res, lowest)
+        data = _collect(res, lowest)
     finally:
         if res is not results:
             res.close()
+    if thumbnails:
+        _add_thumbnails(data.lowest)
+    return data
+
+
+def _add_thumbnails(rows: list[dict]) -> None:
+    import base64
+
+    from lpr_ray.preview import png_of
+
+    unreachable = 0
+    for r in rows:
+        if unreachable >= 3:  # the store does not answer from here: do not wait on every row
+            r["thumbnail_error"] = "not fetched: the store did not answer for three images in a row"
+            continue
+        png, status, error = png_of(r["uri"], max_height=THUMB_HEIGHT)
+        if png is None:
+            r["thumbnail_error"] = f"{status}: {error}"
+            unreachable = unreachable + 1 if status in ("read_error", "access_denied") else 0
+        else:
+            r["thumbnail"] = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+            unreachable = 0
 
 
 def _collect(res: Results, lowest: int) -> ReportData:
     def rows(q: str) -> list[tuple]:
         return res.con.execute(q).fetchall()
 
-    (n, reads, labelled, correct, n_runs, first, last) = rows(
-        """SELECT count(*), count(*) FILTER (WHERE status IN ('ok', 'too_short')),
-                  count(correct), count(*) FILTER (WHERE correct), count(DISTINCT run_id),
+    # One row per image (its current read); runs are counted over every committed row.
+    human = "count(*) FILTER (WHERE source = 'human')" if "source" in res.columns else "0"
+    (n, reads, labelled, correct, reviewed, first, last) = rows(
+        f"""SELECT count(*), count(*) FILTER (WHERE status IN ('ok', 'too_short')),
+                  count(correct), count(*) FILTER (WHERE correct), {human},
                   min(processed_at), max(processed_at) FROM results"""
     )[0]
+    n_runs = rows("SELECT count(DISTINCT run_id) FROM history")[0][0]
+    n_failed = n - reads
     by_status = [(s or "?", c) for s, c in rows(
         "SELECT status, count(*) FROM results GROUP BY 1 ORDER BY 2 DESC, 1")]
     hist = [0] * HIST_BINS
@@ -94,6 +137,13 @@ def _collect(res: Results, lowest: int) -> ReportData:
     if "site" in res.columns:
         per_site = [(s if s is not None else "(none)", c) for s, c in rows(
             "SELECT site, count(*) FROM results GROUP BY 1 ORDER BY 2 DESC LIMIT 40")]
+    per_date = []
+    if "date" in res.columns:
+        per_date = [(d if d is not None else "(none)", c) for d, c in rows(
+            'SELECT "date", count(*) FROM results GROUP BY 1 ORDER BY 1 NULLS LAST')]
+    failed = [dict(zip(("status", "error", "uri"), r, strict=True)) for r in rows(
+        "SELECT status, error, uri FROM results WHERE status NOT IN ('ok', 'too_short') "
+        f"ORDER BY status, uri LIMIT {MAX_FAILED}")]
     runs = stats_per_run(res).to_pylist()
     throughput = []
     for r in runs:
@@ -108,6 +158,9 @@ def _collect(res: Results, lowest: int) -> ReportData:
         "runs": n_runs,
         "labelled": labelled,
         "accuracy": correct / labelled if labelled else None,
+        "reviewed": reviewed,
+        "failed": n_failed,
+        "correct": correct,
         "first": first,
         "last": last,
         "files": len(res.files),
@@ -125,6 +178,9 @@ def _collect(res: Results, lowest: int) -> ReportData:
         throughput=throughput,
         runs=runs,
         lowest=low,
+        per_date=per_date,
+        failed=failed,
+        filters=dict(res.filters),
     )
 
 
@@ -288,6 +344,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f2; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.uri { font-family: monospace; font-size: 12px; word-break: break-all; }
 .note { color: #5a6470; font-size: 13px; }
+img.thumb { height: 40px; image-rendering: pixelated; border: 1px solid #ccc; }
 """
 
 STATUS_COLORS = {"ok": PALETTE["ok"], "too_short": PALETTE["accent"]}
@@ -302,11 +359,25 @@ def _section(sid: str, title: str, body: str, note: str = "") -> str:
     return f'<section id="{sid}"><h2>{html.escape(title)}</h2>{note_html}\n{body}\n</section>'
 
 
-def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset(), uri_col: int = -1) -> str:
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "-"
+
+
+def _thumb(row: dict) -> str:
+    if "thumbnail" in row:  # a data: URI of PNG bytes lpr-ray encoded itself
+        return f'<img class="thumb" alt="crop" src="{html.escape(row["thumbnail"])}">'
+    return f'<span class="note">{html.escape(row.get("thumbnail_error", ""))}</span>'
+
+
+def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset(), uri_col: int = -1,
+           thumbnails: list[str] | None = None) -> str:
+    """THUMBNAILS: a first "crop" column of HTML made (and escaped) by _thumb, one per row."""
     head = "".join(f'<th class="{"num" if i in numeric else ""}">{html.escape(h)}</th>' for i, h in enumerate(headers))
+    if thumbnails is not None:
+        head = "<th>crop</th>" + head
     body = []
-    for r in rows:
-        cells = []
+    for n, r in enumerate(rows):
+        cells = [f"<td>{thumbnails[n]}</td>"] if thumbnails is not None else []
         for i, v in enumerate(r):
             cls = "num" if i in numeric else ("uri" if i == uri_col else "")
             cells.append(f'<td class="{cls}">{html.escape("" if v is None else str(v))}</td>')
@@ -316,17 +387,19 @@ def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()
 
 def render(data: ReportData) -> str:
     t = data.totals
-    acc = f"{t['accuracy']:.1%}" if t["accuracy"] is not None else "n/a"
+    acc = f"{t['accuracy']:.1%} ({t['correct']:,} of {t['labelled']:,})" if t["accuracy"] is not None else "n/a"
     span = ""
     if t["first"] is not None:
         a, b = f"{t['first']:%Y-%m-%d}", f"{t['last']:%Y-%m-%d}"
         span = a if a == b else f"{a} to {b}"
     cards = "".join(
         [
-            _card(f"{t['rows']:,}", "rows"),
+            _card(f"{t['rows']:,}", "images"),
             _card(f"{t['reads']:,}", "plate reads"),
+            _card(f"{t['failed']:,} ({_share(t['failed'], t['rows'])})", "could not be read"),
+            _card(f"{t.get('reviewed', 0):,}", "reviewed by people"),
             _card(f"{t['runs']:,}", "committed runs"),
-            _card(acc, f"accuracy on {t['labelled']:,} labelled"),
+            _card(acc, "accuracy on labelled images"),
             _card(span or "-", "processed"),
         ]
     )
@@ -336,18 +409,32 @@ def render(data: ReportData) -> str:
     parts.append(
         _section(
             "status",
-            "Rows by status",
-            bar_chart("Rows by status", statuses, [c for _, c in data.by_status], ylabel="rows",
+            "Images by status",
+            bar_chart("Images by status", statuses, [c for _, c in data.by_status], ylabel="images",
                       colors=[STATUS_COLORS.get(s, PALETTE["bad"]) for s in statuses], height=260),
+            " · ".join(f"{s}: {c:,} ({_share(c, t['rows'])})" for s, c in data.by_status),
         )
     )
+    if data.failed:
+        more = t["failed"] - len(data.failed)
+        fail_rows = [[r["status"], r["error"], r["uri"]] for r in data.failed]
+        parts.append(
+            _section(
+                "failed",
+                f"Images that could not be read ({t['failed']:,})",
+                _table(["status", "error", "image"], fail_rows, uri_col=2),
+                (f"The first {len(data.failed)} by status; " if more > 0 else "")
+                + "lpr-ray query --sql \"SELECT uri, status, error FROM results WHERE status NOT IN "
+                "('ok', 'too_short')\" lists them all.",
+            )
+        )
     labels = [f"{i / HIST_BINS:.2f}" for i in range(HIST_BINS)]
     parts.append(
         _section(
             "confidence",
             "Confidence histogram",
             bar_chart("Confidence histogram", labels, data.histogram, xlabel="plate confidence (bin start)",
-                      ylabel="reads"),
+                      ylabel="plate reads"),
             "Reads (status ok or too_short) by plate confidence: the product of the emitted "
             "characters' probabilities.",
         )
@@ -365,18 +452,17 @@ def render(data: ReportData) -> str:
             "per-day",
             f"Images per {data.day_unit}",
             bar_chart(f"Images per {data.day_unit}", [d for d, _ in data.per_day], [c for _, c in data.per_day],
-                      xlabel=f"processed_at ({data.day_unit}, UTC)", ylabel="rows"),
+                      xlabel=f"{data.day_unit} the image was read (UTC)", ylabel="images"),
         )
     )
-    if data.per_site:
-        parts.append(
-            _section(
-                "per-site",
-                "Images per site",
-                bar_chart("Images per site", [s for s, _ in data.per_site], [c for _, c in data.per_site],
-                          xlabel="site", ylabel="rows", height=280),
-            )
-        )
+    for sid, title, counts, xlabel in (
+        ("per-date", "Images per capture date", data.per_date, "capture date (the date partition of the objects' keys)"),
+        ("per-site", "Images per site", data.per_site, "site"),
+    ):
+        if counts:
+            chart = bar_chart(title, [k for k, _ in counts], [c for _, c in counts], xlabel=xlabel, ylabel="images",
+                              height=280)
+            parts.append(_section(sid, title, chart))
     if data.throughput:
         body = bar_chart("Throughput per run", [r for r, _ in data.throughput], [v for _, v in data.throughput],
                          xlabel="run", ylabel="plates per second", color=PALETTE["accent"], height=300)
@@ -389,7 +475,7 @@ def render(data: ReportData) -> str:
     run_rows = [
         [r["run_id"], r.get("model"), f"{r['rows']:,}", f"{r['ok']:,}", f"{r['too_short']:,}", f"{r['errors']:,}",
          "" if r["mean_confidence"] is None else f"{r['mean_confidence']:.3f}",
-         "" if r["accuracy"] is None else f"{r['accuracy']:.1%}",
+         "" if r["accuracy"] is None else f"{r['accuracy']:.1%} of {r['labelled']:,}",
          _number(r.get("plates_per_second"))]
         for r in data.runs
     ]
@@ -402,22 +488,29 @@ def render(data: ReportData) -> str:
         )
     )
     if data.lowest:
+        thumbs = any("thumbnail" in r or "thumbnail_error" in r for r in data.lowest)
         low_rows = [[f"{r['confidence']:.3f}", r["plate"], r.get("label"), r["uri"]] for r in data.lowest]
+        table = _table(["confidence", "plate", "label", "image"], low_rows, numeric={0}, uri_col=3,
+                       thumbnails=[_thumb(r) for r in data.lowest] if thumbs else None)
         parts.append(
             _section(
                 "review",
                 "Lowest-confidence reads",
-                _table(["confidence", "plate", "label", "image"], low_rows, numeric={0}, uri_col=3),
-                "Check these images first (lpr-ray query --review --csv FILE exports the full list).",
+                table,
+                "Check these images first: lpr-ray review --results ROOT serves them on a page where a "
+                "correction takes a keystroke (lpr-ray query --review --csv FILE exports the list).",
             )
         )
     title = "lpr-ray results report"
+    filters = "".join(f" &middot; {html.escape(k)} = {html.escape(v)}" for k, v in data.filters.items())
+    if filters:
+        filters = " &middot; only" + filters
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{title}</title><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<style>{CSS}</style></head><body>\n<h1>{title}</h1>"
         f'<p class="sub">{html.escape(data.root)} &middot; {t["files"]} committed files &middot; '
-        f"generated {html.escape(data.generated_at)}</p>\n" + "\n".join(parts) + "\n</body></html>\n"
+        f"generated {html.escape(data.generated_at)}{filters}</p>\n" + "\n".join(parts) + "\n</body></html>\n"
     )
 
 
@@ -432,9 +525,10 @@ def _number(v) -> str:
     return "" if v is None else str(v)
 
 
-def write_report(results: str | Results, out: str, *, lowest: int = 20) -> ReportData:
+def write_report(results: str | Results, out: str, *, lowest: int = 20, filters: dict | None = None,
+                 thumbnails: bool = False) -> ReportData:
     """Collect the statistics of RESULTS and write the HTML page to OUT (a local path)."""
-    data = collect(results, lowest=lowest)
+    data = collect(results, lowest=lowest, filters=filters, thumbnails=thumbnails)
     write_page(data, out)
     return data
 

@@ -9,9 +9,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "lpr_ray"
 
 # Top-level modules by tier; every folder is its own tier.
-CORE = {"atomic", "catalog", "charset", "dataset", "decode", "errors", "grammar", "image", "metrics",
+CORE = {"atomic", "catalog", "charset", "dataset", "decode", "errors", "grammar", "image", "metrics", "preview",
         "model", "objects", "plate_formats", "plate_styles", "reading", "storage", "tta"}
-RESULTS = {"results", "query", "report"}  # the output root: schema, read, query, report
+RESULTS = {"results", "reviews", "query", "report"}  # the output root: schema, read, verdicts, query, report
 INFERENCE = {"evaluate", "recognizer"}  # a model on images or a dataset through a backend
 # What each tier may import, besides itself.
 ALLOWED = {
@@ -25,7 +25,9 @@ ALLOWED = {
     "inference": {"core", "backends", "models"},
     "train": {"core", "models", "backends", "synth", "inference"},
     "pipeline": {"core", "models", "backends", "results", "inference"},
-    "cli": {"core", "models", "backends", "local", "synth", "results", "inference", "train", "pipeline"},
+    "review": {"core", "results"},  # the review web server
+    "cli": {"core", "models", "backends", "local", "synth", "results", "inference", "train", "pipeline",
+            "review"},
 }
 CORE_MODULES = ["lpr_ray", *(f"lpr_ray.{m}" for m in sorted(CORE))]
 

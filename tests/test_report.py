@@ -21,7 +21,7 @@ from test_query import T0, TARGET, _rows, write_results_root
 from lpr_ray.cli.main import main as cli_main
 
 PLOT_TITLES = [
-    "Rows by status",
+    "Images by status",
     "Confidence histogram",
     "Accuracy vs confidence",
     "Images per day",
@@ -64,7 +64,7 @@ def results_root(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def report_html(results_root, tmp_path_factory) -> str:
     out = str(tmp_path_factory.mktemp("html") / "report.html")
-    assert cli_main(["report", "--results", results_root, "--out", out]) == 0
+    assert cli_main(["report", "--results", results_root, "--out", out, "--no-thumbnails"]) == 0
     return out
 
 
@@ -173,7 +173,7 @@ def test_report_is_replaced_whole_or_not_at_all(results_root, tmp_path):
     summary = next(root.glob("_runs/*/summary.json"))
     summary.write_text(json.dumps({**json.loads(summary.read_text()), "plates_per_second": "n/a"}))
     out = tmp_path / "r.html"
-    assert cli_main(["report", "--results", str(root), "--out", str(out)]) == 0
+    assert cli_main(["report", "--results", str(root), "--out", str(out), "--no-thumbnails"]) == 0
     page = out.read_text()
     assert "<td class=\"num\">n/a</td>" in page
     with pytest.raises(RuntimeError), atomic_open(out, "w", encoding="utf-8") as f:
@@ -212,7 +212,7 @@ def test_report_shows_chinese_plates_in_headless_chromium(tmp_path):
     items = [(p, 0.2 + 0.1 * i, p) for i, p in enumerate(CN_PLATES)] + [("沪C99999", 0.99, "沪C99999")] * 20
     write_results_root(root, [{"run_id": "run-cn", "rows": _rows("run-cn", items), "partition": "run_date=2026-03-01"}])
     out = tmp_path / "report.html"
-    assert cli_main(["report", "--results", root, "--out", str(out)]) == 0
+    assert cli_main(["report", "--results", root, "--out", str(out), "--no-thumbnails"]) == 0
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
         try:

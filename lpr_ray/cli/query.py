@@ -9,6 +9,9 @@ from lpr_ray.cli.args import non_negative_int, probability
 EPILOG = """\
 RESULTS is the --output of `lpr-ray run`: a local folder or an object-storage prefix
 (s3://bucket/plates, any fsspec URL). Only rows of committed runs are read (docs/LAYOUT.md).
+Each image counts once, with its current read: the latest run's, or the label a person gave it
+in `lpr-ray review` (source = human); --history shows every run's row. --stats run always
+counts every row of each run.
 
 plate matching (plates are stored upper-case without spaces or dashes; --plate is read the same way):
   exact      the same text; a pattern with * ? % _ is treated as a wildcard
@@ -50,6 +53,9 @@ def register(sub) -> None:
                    help="at most this many rows (default: all; --review: 1000)")
     p.add_argument("--csv", metavar="FILE", help="also write the result to FILE as CSV")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    p.add_argument("--history", action="store_true",
+                   help="every committed row (one per image and run) instead of the current read of each "
+                        "image (its latest run's, or a person's verdict from `lpr-ray review`)")
     p.set_defaults(func=run)
 
 
@@ -86,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _answer(query, args: argparse.Namespace):
-    with query.Results(args.results) as res:
+    with query.Results(args.results, history=args.history) as res:
         if args.plate is not None:
             table = query.find_plates(res, args.plate, mode=args.mode, limit=args.limit)
         elif args.review:
