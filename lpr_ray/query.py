@@ -94,6 +94,7 @@ def _check_root(root: str) -> None:
     """A root with no commits yet is an empty result; a root that does not exist is a typo."""
     from pyarrow.fs import FileSelector, FileType
 
+    from lpr_ray.delta_log import DELTA_LOG
     from lpr_ray.results import COMMITS_DIR, DATA_DIR
 
     fs, base = _resolve(root)
@@ -103,11 +104,11 @@ def _check_root(root: str) -> None:
     if kind == FileType.File:
         raise LprRayError(f"results root {root} is a file: expected the --output folder of an `lpr-ray run`")
     names = {i.base_name for i in fs.get_file_info(FileSelector(base, allow_not_found=True))}
-    if names and not names & {COMMITS_DIR, DATA_DIR, "_runs", "_ledger"}:
+    if names and not names & {DELTA_LOG, COMMITS_DIR, DATA_DIR, "_runs", "_ledger"}:
         # An input folder, a typo for a sibling: 0 rows would read as "nothing recognised yet".
         shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
         raise LprRayError(
-            f"results root {root} holds no lpr-ray results (no _commits/, _runs/ or data/; it has "
+            f"results root {root} holds no lpr-ray results (no _delta_log/, _runs/ or data/; it has "
             f"{shown}): expected the --output of an `lpr-ray run`"
         )
 

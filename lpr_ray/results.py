@@ -1,20 +1,24 @@
 """Read committed results (docs/LAYOUT.md): the core that `lpr-ray query` / `report` build on.
 
-Rows are visible only through commit records: this module lists ROOT/_commits/, reads every
-record and returns exactly the data files they name. Files under data/ that no record names
-(a crashed or losing run) are never read. pyarrow (+ lpr_ray.storage) only, no Ray.
+Rows are visible only through the root's Delta Lake log (lpr_ray.delta_log): this module reads
+ROOT/_delta_log/ and returns exactly the data files it adds (and no other engine's removed
+ones), with each lpr-ray commit's run record. Roots written before the log keep records in
+ROOT/_commits/, read the same way until a new run converts them. Files under data/ that no
+commit names (a crashed or losing run) are never read. pyarrow (+ lpr_ray.storage) only.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Container, Iterator
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as pads
 from pyarrow.fs import FileSelector, FileType
 
+from lpr_ray.delta_log import DELTA_LOG, LOG_NAME, parse_entry, path_of
 from lpr_ray.errors import LprRayError
 from lpr_ray.storage import arrow_filesystem, join
 
@@ -51,34 +55,87 @@ def _base(root: str) -> tuple[Any, str]:
     return fs, base.rstrip("/")
 
 
-def commit_records(root: str) -> list[dict]:
-    """Every commit record under ROOT/_commits/, in seq order ([] when there is none)."""
+def named_files(root: str, folder: str, name: re.Pattern, skip: Container[str] = ()) -> Iterator[tuple[re.Match, bytes]]:
+    """(name match, content) of each file directly in ROOT/FOLDER whose name matches NAME and
+    is not in SKIP; other names (temp files of a local create, probes, checkpoints, anything
+    foreign) are left alone."""
     fs, base = _base(root)
-    infos = fs.get_file_info(FileSelector(f"{base}/{COMMITS_DIR}", allow_not_found=True))
+    for info in fs.get_file_info(FileSelector(f"{base}/{folder}", allow_not_found=True)):
+        m = name.match(info.base_name)
+        if info.type == FileType.File and m and info.base_name not in skip:
+            with fs.open_input_stream(info.path) as f:
+                yield m, f.read()
+
+
+def read_log(root: str) -> list[tuple[int, list[dict]]]:
+    """(version, actions) of every entry of ROOT/_delta_log/, oldest first ([] without a log)."""
+    entries = [(int(m.group(1)), parse_entry(raw, f"{root}/{DELTA_LOG}/{m.group(0)}"))
+               for m, raw in named_files(root, DELTA_LOG, LOG_NAME)]
+    entries.sort(key=lambda e: e[0])
+    if entries and [v for v, _ in entries] != list(range(len(entries))):
+        raise LprRayError(f"the Delta log of {root} has gaps (versions {[v for v, _ in entries][:10]}...): "
+                          "expected 0, 1, 2, ...; log checkpoints and cleaned logs are not read yet")
+    return entries
+
+
+def commit_records(root: str, log: list[tuple[int, list[dict]]] | None = None) -> list[dict]:
+    """Every lpr-ray run record of ROOT, in seq order ([] when there is none): from the Delta
+    log (LOG: read_log(root), when the caller has it), or from ROOT/_commits/ for a root not
+    converted yet."""
+    log = read_log(root) if log is None else log
+    if not log:
+        return legacy_records(root)
     records = []
-    for info in infos:
-        m = RECORD_NAME.match(info.base_name)
-        if info.type != FileType.File or not m:
-            continue  # temp files of a local create, anything foreign
-        with fs.open_input_stream(info.path) as f:
-            raw = f.read()
+    for version, actions in log:
+        info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+        lpr = info.get("lprRay")
+        if not isinstance(lpr, dict):
+            continue  # another engine's commit: its files count (committed_files), it has no ledger
+        if "migrated" in lpr:  # version 0 of a converted root: the records of _commits/
+            records.extend(lpr["migrated"])
+        else:
+            records.append({**lpr, "version": version,
+                            "files": [path_of(a["add"]) for a in actions if "add" in a]})
+    return sorted(records, key=lambda r: r["seq"])
+
+
+def legacy_records(root: str) -> list[dict]:
+    """Every commit record under ROOT/_commits/ (roots written before the Delta log), in seq order."""
+    records = []
+    for m, raw in named_files(root, COMMITS_DIR, RECORD_NAME):
         try:
             rec = json.loads(raw)
         except ValueError as exc:
             # Records are created whole (S3 PUT, local link()): a bad one is not ours to skip.
-            raise LprRayError(f"commit record {root}/{COMMITS_DIR}/{info.base_name} is not JSON: {exc}") from exc
+            raise LprRayError(f"commit record {root}/{COMMITS_DIR}/{m.group(0)} is not JSON: {exc}") from exc
         if not isinstance(rec, dict) or rec.get("seq") != int(m.group(1)) or not isinstance(rec.get("files"), list):
             raise LprRayError(
-                f"commit record {root}/{COMMITS_DIR}/{info.base_name} is malformed: expected an object "
+                f"commit record {root}/{COMMITS_DIR}/{m.group(0)} is malformed: expected an object "
                 f"with seq={int(m.group(1))} and a 'files' list"
             )
         records.append(rec)
     return sorted(records, key=lambda r: r["seq"])
 
 
+def committed_rel_files(root: str) -> list[str]:
+    """Paths relative to ROOT of the table's current files: every add of the log not removed
+    since (another engine may compact or delete), or every file _commits/ names."""
+    log = read_log(root)
+    if not log:
+        return [rel for rec in legacy_records(root) for rel in rec["files"]]
+    active: dict[str, None] = {}
+    for _, actions in log:
+        for a in actions:
+            if "add" in a:
+                active[path_of(a["add"])] = None
+            elif "remove" in a:
+                active.pop(path_of(a["remove"]), None)
+    return list(active)
+
+
 def committed_files(root: str) -> list[str]:
-    """URIs (ROOT joined with each record's relative path) of every committed data file."""
-    return [join(root, rel) for rec in commit_records(root) for rel in rec["files"]]
+    """URIs (ROOT joined with each relative path) of every committed data file."""
+    return [join(root, rel) for rel in committed_rel_files(root)]
 
 
 def empty_results() -> pa.Table:
@@ -106,7 +163,7 @@ def read_results(root: str, columns: list[str] | None = None, filter=None) -> pa
     `filter` is an optional pyarrow.dataset expression, pushed down to the files.
     """
     fs, base = _base(root)
-    rels = [rel for rec in commit_records(root) for rel in rec["files"]]
+    rels = committed_rel_files(root)
     part_schema = _partition_schema(rels)
     if not rels:
         empty = empty_results()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,9 +26,11 @@ import pyarrow as pa
 from lpr_ray.atomic import atomic_open
 from lpr_ray.charset import CN, US, plate_text
 from lpr_ray.errors import LprRayError
+from lpr_ray.results import named_files
 from lpr_ray.storage import arrow_filesystem, is_local, join, normalize_uri
 
 REVIEWS_DIR = "_reviews"
+RECORD_NAME = re.compile(r"^\d{8}T\d{12}Z_[0-9a-f]{32}\.json$")  # <UTC time, compact>_<id>.json
 VERDICTS = ("corrected", "accepted", "unreadable", "not_a_plate")
 UNDO = "undo"
 MAX_LABEL = 16  # NVIDIA's contract reads at most 24 steps; no plate of either region is longer
@@ -147,24 +150,16 @@ class ReviewLog:
 
     def records(self) -> list[dict]:
         """Every record under ROOT/_reviews/, oldest first ([] when there is none)."""
-        from pyarrow.fs import FileSelector, FileType
-
-        fs, base = arrow_filesystem(self.root)
-        infos = fs.get_file_info(FileSelector(f"{base.rstrip('/')}/{REVIEWS_DIR}", allow_not_found=True))
-        for info in infos:
-            name = info.base_name
-            if info.type != FileType.File or not name.endswith(".json") or name.startswith(".") or name in self._seen:
-                continue  # a local write's temp file, or read before
-            with fs.open_input_stream(info.path) as f:
-                raw = f.read()
+        for m, raw in named_files(self.root, REVIEWS_DIR, RECORD_NAME, skip=self._seen):
+            where = f"{self.root}/{REVIEWS_DIR}/{m.group(0)}"
             try:
                 rec = json.loads(raw)
             except ValueError as exc:
-                raise LprRayError(f"review record {self.root}/{REVIEWS_DIR}/{name} is not JSON: {exc}") from exc
+                raise LprRayError(f"review record {where} is not JSON: {exc}") from exc
             if not isinstance(rec, dict) or not {"id", "uri", "verdict", "reviewed_at"} <= rec.keys():
-                raise LprRayError(f"review record {self.root}/{REVIEWS_DIR}/{name} is malformed: expected "
-                                  "an object with id, uri, verdict and reviewed_at")
-            self._seen[name] = rec
+                raise LprRayError(f"review record {where} is malformed: expected an object with id, uri, "
+                                  "verdict and reviewed_at")
+            self._seen[m.group(0)] = rec
         return sorted(self._seen.values(), key=lambda r: (r["reviewed_at"], r["id"]))
 
 

@@ -34,10 +34,10 @@ def _race(uri: str, n: int = 16) -> int:
 
 
 def test_local_create_is_exclusive_and_whole(tmp_path):
-    uri = str(tmp_path / "_commits" / "000000000001.json")
+    uri = str(tmp_path / "_delta_log" / "00000000000000000001.json")
     assert _race(uri) == 1
-    assert "writer" in json.loads(open(uri).read())  # complete, never a half-written record
-    assert [p for p in os.listdir(tmp_path / "_commits") if p.startswith(".tmp")] == []
+    assert "writer" in json.loads(open(uri).read())  # complete, never a half-written entry
+    assert [p for p in os.listdir(tmp_path / "_delta_log") if p.startswith(".tmp")] == []
 
 
 @pytest.mark.slow
@@ -127,7 +127,12 @@ def test_reader_sees_committed_files_only(tmp_path):
     # A record that covers everything again is refused by the check: nothing committed.
     assert _fake_run(root, "b", ["x/1.jpg"], 0, log) is None
     assert read_results(str(tmp_path / "nothing")).num_rows == 0
-    with open(f"{root}/_commits/000000000002.json", "w") as f:
+    with open(f"{root}/_delta_log/00000000000000000002.json", "w") as f:
+        f.write('{"commitInfo": {}}\n')
+    with pytest.raises(LprRayError, match="has gaps"):  # version 1 is missing
+        read_results(root)
+    os.remove(f"{root}/_delta_log/00000000000000000002.json")
+    with open(f"{root}/_delta_log/00000000000000000001.json", "w") as f:
         f.write("{not json")
     with pytest.raises(LprRayError, match="not JSON"):
         read_results(root)

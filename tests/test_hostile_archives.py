@@ -348,7 +348,7 @@ def test_lost_batches_beyond_the_limit_fail_the_run_in_one_line(model_dir, tmp_p
     # Ray logs the worker's death (with a traceback) and its shutdown; lpr-ray's word is one line.
     ours = [line for line in done.stderr.splitlines() if line.startswith("lpr-ray run: error:")]
     assert len(ours) == 1 and "was NOT committed" in ours[0] and "--max-lost-batches" in ours[0], done.stderr[-3000:]
-    assert not list((tmp_path / "out").glob("_commits/*"))
+    assert not list((tmp_path / "out").glob("_delta_log/*")) and not list((tmp_path / "out").glob("_commits/*"))
 
 
 def test_an_unreachable_store_is_a_read_error_or_one_line_not_not_found(monkeypatch, tmp_path):

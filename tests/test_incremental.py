@@ -98,6 +98,15 @@ def test_incremental_skips_done_and_redoes_changed_or_new_model(s3, ray_cluster,
     assert (again.rows, again.skipped, again.commit_seq) == (0, 41, None)
     assert again.backend is None and "backend none (nothing was processed)" in again.format()
     assert "by status: no rows" in again.format()
+    # ...and answered without Ray: a scheduled run pointed at a cluster that is down still says so.
+    env = {**os.environ, **s3.env(), "RAY_ADDRESS": "127.0.0.1:9"}  # nothing listens on port 9
+    args = ["run", "--input", cfg["input"], "--output", out, "--model", str(model_dir), "--incremental",
+            "--partition-pattern", PATTERN, "--json"]
+    proc = subprocess.run([sys.executable, "-m", "lpr_ray.cli.main", *args], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    quick = json.loads(proc.stdout)
+    assert (quick["rows"], quick["skipped"], quick["commit_seq"]) == (0, 41, None)
     # One object changed, two added: exactly those three.
     s3.put(uris[0], png(999))
     added = put_objects(s3, "inc-a", 100, 2)

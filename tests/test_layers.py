@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lpr_ray"
 # Top-level modules by tier; every folder is its own tier.
 CORE = {"atomic", "catalog", "charset", "dataset", "decode", "errors", "grammar", "image", "metrics", "preview",
         "model", "objects", "plate_formats", "plate_styles", "reading", "storage", "tta"}
-RESULTS = {"results", "reviews", "query", "report"}  # the output root: schema, read, verdicts, query, report
+RESULTS = {"delta_log", "results", "reviews", "vacuum", "query", "report"}  # the output root
 INFERENCE = {"evaluate", "recognizer"}  # a model on images or a dataset through a backend
 # What each tier may import, besides itself.
 ALLOWED = {

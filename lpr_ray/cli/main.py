@@ -15,7 +15,7 @@ import sys
 from lpr_ray.errors import LprRayError
 
 COMMANDS = ["run", "predict", "eval", "demo", "models", "synth", "train", "average", "model-report", "spans",
-            "export", "build-engine", "query", "report", "review", "export-reviews"]
+            "export", "build-engine", "query", "report", "review", "export-reviews", "vacuum"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,7 +20,7 @@ AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL for S3-compatible servers.
 Ray: uses RAY_ADDRESS when set, else starts a private local Ray.
 
 Output (docs/LAYOUT.md): OUTPUT/data/run_date=.../[site=.../camera=.../date=.../]*.parquet,
-visible only through commit records in OUTPUT/_commits/ (read them with lpr_ray.results).
+a Delta Lake table: visible only through its log OUTPUT/_delta_log/ (any Delta reader, or lpr_ray.results).
 --incremental skips objects whose (uri, etag or size+mtime, model weights) is in the committed ledger;
 a run killed at any point can simply be run again. Runs on one Ray cluster go one at a time:
 a second waits for the first (--lock-timeout to give up), then skips what it committed.

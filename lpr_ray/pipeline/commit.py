@@ -1,40 +1,42 @@
-"""Commit records (docs/LAYOUT.md): how a run's files become visible, exactly once.
+"""Commits (docs/LAYOUT.md): how a run's files become visible, exactly once, as a Delta Lake
+table's transaction log.
 
-Committing = creating ROOT/_commits/<seq:012d>.json for the next free seq with a create-only
-write: S3 `PutObject` with `If-None-Match: *` (AWS S3, SeaweedFS >= 3.x and MinIO honour
-it: a second create of the same key fails with 412 PreconditionFailed); local files: the
-record is written to a temp file and hard-linked to its name (link() fails if the name
-exists, and the record is whole the moment it is visible, unlike O_CREAT|O_EXCL + write).
+Committing = creating ROOT/_delta_log/<version:020d>.json for the next version with a
+create-only write: S3 `PutObject` with `If-None-Match: *` (AWS S3, SeaweedFS >= 3.x and MinIO
+honour it: a second create of the same key fails with 412 PreconditionFailed); local files: the
+entry is written to a temp file and hard-linked to its name (link() fails if the name exists,
+and the entry is whole the moment it is visible, unlike O_CREAT|O_EXCL + write). This is how
+Delta's own writers commit on such stores; the entry holds Delta's actions (lpr_ray.delta_log)
+and the run's record (seq, run id, ledger, counts) in its commitInfo.
 
-Records are created in seq order (a writer takes max(seq)+1 after listing), so the writer
-of seq k has read every record < k. An incremental run checks its objects against the
-ledgers of the records committed since it planned, drops those already covered (rewriting
-its files without them), and only then tries seq k: no object is committed twice.
+Entries are created in order (a writer takes the next version after listing), so the writer
+of version k has read every entry < k. An incremental run checks its objects against the
+ledgers of the records committed since it planned, drops those already covered (rewriting its
+files without them), and only then tries: no object is committed twice. A root written before
+the log (records in _commits/) is converted by its next writer: version 0 adds every file its
+records name and carries the records; the writer's own commit follows.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
 
+from lpr_ray.delta_log import DELTA_LOG, PROTOCOL, add_action, entry, log_name, metadata_action
 from lpr_ray.errors import LprRayError
 from lpr_ray.pipeline.ledger import read_ledger
-from lpr_ray.results import COMMITS_DIR, commit_records
-from lpr_ray.storage import is_local, join, normalize_uri
+from lpr_ray.results import RUN_DATE, SCHEMA, commit_records, legacy_records, read_log
+from lpr_ray.storage import arrow_filesystem, is_local, join, normalize_uri
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 100
-
-
-def record_name(seq: int) -> str:
-    return f"{seq:012d}.json"
 
 
 def create_exclusive(uri: str, data: bytes) -> bool:
@@ -131,8 +133,40 @@ def covered_keys(root: str, records: list[dict], keys: pa.Table, model: str) -> 
     return keys.join(done, keys=["uri", "version"], join_type="left semi").select(["uri", "version"])
 
 
+def _adds(root: str, rels: list[str], partition_columns: list[str]) -> list[dict]:
+    """Delta add actions of files a run wrote (their size and time, as the store reports them)."""
+    from pyarrow.fs import FileType
+
+    if not rels:
+        return []
+    fs, base = arrow_filesystem(root)
+    infos = fs.get_file_info([f"{base.rstrip('/')}/{rel}" for rel in rels])
+    adds = []
+    for rel, info in zip(rels, infos, strict=True):
+        if info.type != FileType.File:
+            raise LprRayError(f"cannot commit {root}/{rel}: the file is missing")
+        mtime = info.mtime_ns // 1_000_000 if info.mtime_ns is not None else int(time.time() * 1000)
+        adds.append(add_action(rel, info.size, mtime, partition_columns))
+    return adds
+
+
+def _convert(root: str, legacy: list[dict]) -> bool:
+    """Create version 0 of the log from the records of _commits/: False if another writer did."""
+    columns = [RUN_DATE]
+    for rec in legacy:
+        for col in rec.get("partition_columns") or []:
+            if col not in columns:
+                columns.append(col)
+    adds = _adds(root, [rel for rec in legacy for rel in rec["files"]], columns)
+    data = entry({"migrated": legacy}, adds, first=[PROTOCOL, metadata_action(SCHEMA, columns)])
+    made = create_exclusive(join(root, DELTA_LOG, log_name(0)), data)
+    if made:
+        log.info("converted %s to a Delta table: %d records of _commits/, %d files", root, len(legacy), len(adds))
+    return made
+
+
 def commit(root: str, cand: Candidate, *, planned_seq: int, check: bool, model: str) -> dict | None:
-    """Create the next commit record for `cand`; None when every object was already committed.
+    """Create the next log entry for `cand`; None when every object was already committed.
 
     planned_seq: the highest seq whose ledger the run already excluded when it planned.
     check: drop objects committed by records after planned_seq (incremental runs).
@@ -141,7 +175,13 @@ def commit(root: str, cand: Candidate, *, planned_seq: int, check: bool, model: 
 
     checked = planned_seq
     for _ in range(MAX_ATTEMPTS):
-        records = commit_records(root)
+        entries = read_log(root)
+        if not entries:
+            legacy = legacy_records(root)
+            if legacy:
+                _convert(root, legacy)  # whoever wins, the log exists now: read it again
+                continue
+        records = commit_records(root, log=entries)
         newer = [r for r in records if r["seq"] > checked]
         if check and newer:
             covered = covered_keys(root, newer, cand.keys, model)
@@ -161,10 +201,12 @@ def commit(root: str, cand: Candidate, *, planned_seq: int, check: bool, model: 
             "seq": seq,
             **cand.fields,
             "committed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "files": cand.files,
         }
-        data = json.dumps(record, indent=1, sort_keys=True).encode()
-        if create_exclusive(join(root, COMMITS_DIR, record_name(seq)), data):
-            return record
-        log.info("seq %d was taken by another run: re-reading the commit records", seq)
+        columns = cand.fields.get("partition_columns") or [RUN_DATE]
+        version = len(entries)
+        first = [PROTOCOL, metadata_action(SCHEMA, columns)] if version == 0 else None
+        data = entry(record, _adds(root, cand.files, columns), first=first)
+        if create_exclusive(join(root, DELTA_LOG, log_name(version)), data):
+            return {**record, "version": version, "files": cand.files}
+        log.info("version %d was taken by another run: reading the log again", version)
     raise LprRayError(f"could not commit after {MAX_ATTEMPTS} attempts: too many concurrent runs on {root}")

@@ -1,0 +1,52 @@
+"""`lpr-ray vacuum`: delete files of crashed or losing runs that no commit names."""
+
+from __future__ import annotations
+
+import argparse
+
+from lpr_ray.cli.args import non_negative_float
+
+EPILOG = """\
+A run writes its Parquet files and its ledger file before it commits; a run that crashed or
+lost a race leaves them behind, read by nobody. vacuum deletes the files under RESULTS/data/
+and RESULTS/_ledger/ that the table's log does not name and that are older than
+--retention-hours, so a run still writing is never touched. Committed rows never change.
+
+examples:
+  lpr-ray vacuum --results s3://lot-results/plates --dry-run
+  lpr-ray vacuum --results s3://lot-results/plates --retention-hours 24
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "vacuum",
+        help="delete files of crashed or losing runs (never committed rows)",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--results", required=True, help="results root (the --output of a run)")
+    p.add_argument("--retention-hours", type=non_negative_float, default=168.0,
+                   help="keep unreferenced files younger than this (default: 168, a week, as Delta does)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lpr_ray.errors import LprRayError
+    from lpr_ray.storage import storage_error
+    from lpr_ray.vacuum import vacuum
+
+    try:
+        s = vacuum(args.results, retention_hours=args.retention_hours, dry_run=args.dry_run)
+    except OSError as exc:
+        raise LprRayError(storage_error("cannot vacuum", args.results, exc)) from exc
+    verb = "would delete" if args.dry_run else "deleted"
+    for rel in s.deleted[:50]:
+        print(f"  {rel}")
+    if len(s.deleted) > 50:
+        print(f"  ... and {len(s.deleted) - 50} more")
+    print(f"{verb} {len(s.deleted)} unreferenced files ({s.bytes:,} bytes); kept {s.kept_recent} younger "
+          f"than {args.retention_hours:g} hours")
+    return 0

@@ -1,0 +1,57 @@
+"""`lpr-ray vacuum`: delete the files of crashed or losing runs that no commit names.
+
+A run writes its data files (and its ledger file) before it commits; a run that crashes or
+loses leaves them behind, invisible to every reader but taking space. Vacuum deletes files
+under data/ and _ledger/ that the Delta log (or _commits/) does not name and that are older
+than the retention period, so that a run still writing is never touched. Written here rather
+than with delta-rs's vacuum: lpr-ray never records these files in the log (no remove
+tombstones), and delta-rs's vacuum commits its own log entries through a store-specific lock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from lpr_ray.errors import LprRayError
+from lpr_ray.results import DATA_DIR, commit_records, committed_rel_files
+from lpr_ray.storage import arrow_filesystem
+
+LEDGER_DIR = "_ledger"
+DEFAULT_RETENTION_HOURS = 168.0  # Delta's own default: a week
+
+
+@dataclass(frozen=True)
+class VacuumSummary:
+    deleted: list[str]  # relative to the root (or, with dry_run, what would be)
+    kept_recent: int  # unreferenced but younger than the retention period
+    bytes: int
+
+
+def vacuum(root: str, *, retention_hours: float = DEFAULT_RETENTION_HOURS, dry_run: bool = False) -> VacuumSummary:
+    from pyarrow.fs import FileSelector, FileType
+
+    if not retention_hours >= 0:
+        raise LprRayError(f"the retention period must be 0 hours or more, got {retention_hours}")
+    fs, base = arrow_filesystem(root)
+    base = base.rstrip("/")
+    if fs.get_file_info(base).type == FileType.NotFound:
+        raise LprRayError(f"results root {root} does not exist")
+    referenced = set(committed_rel_files(root))
+    referenced |= {r["ledger"] for r in commit_records(root) if isinstance(r.get("ledger"), str)}
+    cutoff_ns = (time.time() - retention_hours * 3600) * 1e9
+    deleted, kept, size = [], 0, 0
+    for folder in (DATA_DIR, LEDGER_DIR):
+        infos = fs.get_file_info(FileSelector(f"{base}/{folder}", recursive=True, allow_not_found=True))
+        for info in infos:
+            rel = info.path[len(base) + 1 :]
+            if info.type != FileType.File or rel in referenced:
+                continue
+            if info.mtime_ns is None or info.mtime_ns > cutoff_ns:
+                kept += 1
+                continue
+            deleted.append(rel)
+            size += info.size or 0
+            if not dry_run:
+                fs.delete_file(info.path)
+    return VacuumSummary(deleted=sorted(deleted), kept_recent=kept, bytes=size)
