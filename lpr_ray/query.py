@@ -213,6 +213,12 @@ class Results:
                                   "naming it), so they cannot be filtered by it")
             else:
                 conds.append(f"{_ident(key)} = {_sql_str(value)}")
+            present = self.con.execute(f"SELECT 1 FROM history_all WHERE {conds[-1]} LIMIT 1").fetchall()
+            if not present:  # a typo would read as "no images", which is never what was asked
+                col = "split_part(model, '@', 1)" if key == "model" else _ident(key)
+                values = [r[0] for r in self.con.execute(
+                    f"SELECT DISTINCT {col} FROM history_all WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 20").fetchall()]
+                raise LprRayError(f"no rows have {key} = {value!r}; the results have: {', '.join(map(str, values))}")
         return "WHERE " + " AND ".join(conds)
 
     def reload_reviews(self) -> None:
@@ -534,12 +540,13 @@ def review(
     limit: int | None = 1000,
     as_pandas: bool = False,
 ):
-    """Reads (status ok or too_short) with confidence below THRESHOLD, lowest first, with their
+    """Reads with confidence below THRESHOLD, and every too_short read, lowest first, with their
     image URIs, so a person can look at them (in the current view, images nobody has reviewed
     yet). `limit=None` returns them all."""
     lim = "" if limit is None else f" LIMIT {int(limit)}"
     with _session(results) as res:
-        where = "status IN ('ok', 'too_short') AND confidence < $t"
+        # A read too short to be a plate is wrong however sure the model was.
+        where = "(status = 'too_short' OR (status = 'ok' AND confidence < $t))"
         if not res.history:  # an image a person has decided needs no one else
             where += " AND review IS NULL"
         params = {"t": float(threshold)}

@@ -211,6 +211,11 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+def _tick(label: str, width: int = 14) -> str:
+    """An x label short enough to stay inside the plot when slanted (the bar's tooltip keeps it whole)."""
+    return label if len(label) <= width else label[:8] + "\u2026" + label[-(width - 9):]
+
+
 def _nice_axis(v: float) -> tuple[float, int]:
     """(axis top, number of tick steps) with round tick values."""
     if v <= 0:
@@ -258,6 +263,8 @@ def bar_chart(
     every = max(1, math.ceil(n / 16))
     for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
         h = ph * v / top if top else 0
+        if v > 0:
+            h = max(h, 2.0)  # one image among thousands is still a visible bar
         x = ml + i * slot + (slot - bw) / 2
         fill = colors[i] if colors else color
         out.append(
@@ -268,7 +275,7 @@ def bar_chart(
             cx = ml + i * slot + slot / 2
             out.append(
                 f'<text x="{cx:.1f}" y="{mt + ph + 14}" text-anchor="end" class="tick" '
-                f'transform="rotate(-35 {cx:.1f} {mt + ph + 14})">{html.escape(str(lab))}</text>'
+                f'transform="rotate(-35 {cx:.1f} {mt + ph + 14})">{html.escape(_tick(str(lab)))}</text>'
             )
     out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" stroke="#555"/>')
     out.append(f'<line x1="{ml}" x2="{ml}" y1="{mt}" y2="{mt + ph}" stroke="#555"/>')

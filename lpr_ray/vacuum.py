@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from lpr_ray.delta_log import DELTA_LOG
 from lpr_ray.errors import LprRayError
-from lpr_ray.results import DATA_DIR, commit_records, committed_rel_files
+from lpr_ray.results import COMMITS_DIR, DATA_DIR, commit_records, committed_rel_files
 from lpr_ray.storage import arrow_filesystem
 
 LEDGER_DIR = "_ledger"
@@ -37,6 +38,10 @@ def vacuum(root: str, *, retention_hours: float = DEFAULT_RETENTION_HOURS, dry_r
     base = base.rstrip("/")
     if fs.get_file_info(base).type == FileType.NotFound:
         raise LprRayError(f"results root {root} does not exist")
+    if all(fs.get_file_info(f"{base}/{d}").type != FileType.Directory for d in (DELTA_LOG, COMMITS_DIR)):
+        # Without a log every file would look unreferenced: never delete in a folder not ours.
+        raise LprRayError(f"{root} holds no lpr-ray commits (no {DELTA_LOG}/ or {COMMITS_DIR}/): expected the "
+                          "--output of an `lpr-ray run`; nothing deleted")
     referenced = set(committed_rel_files(root))
     referenced |= {r["ledger"] for r in commit_records(root) if isinstance(r.get("ledger"), str)}
     cutoff_ns = (time.time() - retention_hours * 3600) * 1e9

@@ -20,6 +20,7 @@ from test_commit import _fake_run, _rows
 from test_query import sample_runs, write_results_root
 
 from lpr_ray.cli.main import main as cli_main
+from lpr_ray.errors import LprRayError
 from lpr_ray.results import commit_records, read_results
 from lpr_ray.vacuum import vacuum
 
@@ -113,6 +114,13 @@ def test_vacuum_deletes_only_old_unreferenced_files(tmp_path, capsys):
     proc = subprocess.run([sys.executable, "-m", "lpr_ray.cli.main", "vacuum", "--results", str(tmp_path / "none")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+    # A folder that is not a results root: every file would look unreferenced; nothing is deleted.
+    stranger = tmp_path / "stranger" / "data"
+    stranger.mkdir(parents=True)
+    (stranger / "notes.parquet").write_bytes(b"x")
+    with pytest.raises(LprRayError, match="holds no lpr-ray commits"):
+        vacuum(str(tmp_path / "stranger"), retention_hours=0)
+    assert (stranger / "notes.parquet").exists()
 
 
 @pytest.mark.slow

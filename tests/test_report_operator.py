@@ -73,6 +73,10 @@ def test_filters_narrow_every_section(site_root, tmp_path, capsys):
     assert collect(site_root, filters={"camera": "c0", "date": "2026-03-01"}).totals["rows"] == 33
     with pytest.raises(LprRayError, match="unknown filter"):
         collect(site_root, filters={"plate": "x"})
+    with pytest.raises(LprRayError, match="no rows have site = 'lot9'; the results have: lot1, lot2"):
+        collect(site_root, filters={"site": "lot9"})
+    with pytest.raises(LprRayError, match="the results have: big, small"):
+        collect(site_root, filters={"model": "nosuch"})
     out = tmp_path / "lot2.html"
     assert cli_main(["report", "--results", site_root, "--out", str(out), "--site", "lot2", "--no-thumbnails"]) == 0
     assert "33 images" in capsys.readouterr().out

@@ -98,6 +98,8 @@ def test_review_fine_tune_rerun_shrinks_the_queue(tmp_path, s3, ray_cluster):
     with ReviewServer(root) as srv:
         _, after = srv.api("/api/next", query={"page": "op3", "limit": "1"})
     assert after["done"] == 80
+    print(f"queue {queue_before} -> {queue_before - 80} reviewed -> {after['left']} after the re-run; held-out "
+          f"accuracy {base['full_plate_accuracy']:.3f} -> {tuned['full_plate_accuracy']:.3f} on {base['count']}")
     assert after["left"] < queue_before - 80, (queue_before, after["left"])
     # Still the person's labels where there is one, the new model's reads elsewhere.
     models = query.sql(root, "SELECT source, model FROM results").to_pylist()

@@ -88,6 +88,13 @@ def test_token_guard_headers_and_what_the_server_will_fetch(reviewed_root):
         assert status == 400 and "no lpr-ray dictionary holds" in err["error"]
         status, err = srv.api("/api/review", {"uri": "s3://elsewhere/x.jpg", "verdict": "unreadable"})
         assert status == 400 and "not shown" in err["error"]
+        status, err = srv.api("/api/next", query={"status": "bogus"})
+        assert status == 400 and "not_an_image, ok" in err["error"]
+        # "Accepted" with another plate than the read is stored as the correction it is.
+        read = shown[uri]["plate"]
+        status, rec = srv.api("/api/review", {"uri": uri, "verdict": "accepted", "label": "ZZZ999"})
+        assert status == 200 and rec["verdict"] == "corrected" and rec["old"]["plate"] == read
+        srv.api("/api/undo", {"id": rec["id"]})
         # Facets for the filters.
         status, config = srv.api("/api/config")
         assert set(config["facets"]["status"]) == {"ok", "not_an_image"}
@@ -174,6 +181,13 @@ def test_page_by_keyboard_in_chromium_with_hostile_keys(reviewed_root, tmp_path)
         page.keyboard.press("Enter")
         page.wait_for_function("document.querySelector('#counter').textContent.includes('done 12')")
         page.screenshot(path=str(tmp_path / "review.png"))
+        # A reload keeps the tab's own claim: the last read comes back at once, not in 5 minutes.
+        page.reload()
+        page.wait_for_selector("#card:not([hidden]), #empty:not([hidden])")
+        page.fill("#max_confidence", "1")
+        page.select_option("#status", "any")
+        page.wait_for_function("document.querySelector('#counter').textContent.includes('left 1')")
+        assert page.is_visible("#card")
         browser.close()
     records = read_records(reviewed_root)[before:]
     assert [r["verdict"] for r in records].count("undo") == 2

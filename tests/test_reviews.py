@@ -39,6 +39,7 @@ def two_runs(prefix: str = "s3://archive/cam1") -> list[dict]:
     a = _same_uris(_rows("run-a", [("7ABC123", 0.40), ("8XYZ111", 0.95), ("5QRS777", 0.30), (None, None)]), prefix)
     b = _same_uris(_rows("run-b", [("7ABC128", 0.45), ("8XYZ111", 0.97), ("5QRS771", 0.35), (None, None)],
                          start=T0 + timedelta(days=1)), prefix)
+    b += _same_uris(_rows("run-b", [("UD", 0.99)], start=T0 + timedelta(days=1)), prefix + "/short")
     return [{"run_id": "run-a", "rows": a, "partition": "run_date=2026-03-01"},
             {"run_id": "run-b", "rows": b, "partition": "run_date=2026-03-02"}]
 
@@ -58,22 +59,23 @@ def root(request, tmp_path):
 def test_current_view_is_the_latest_read_and_history_keeps_every_run(root):
     write_results_root(root, two_runs())
     current = query.sql(root, "SELECT uri, plate, run_id, source FROM results ORDER BY uri").to_pylist()
-    assert [r["plate"] for r in current] == ["7ABC128", "8XYZ111", "5QRS771", None]
+    assert [r["plate"] for r in current] == ["7ABC128", "8XYZ111", "5QRS771", None, "UD"]
     assert {r["run_id"] for r in current} == {"run-b"} and {r["source"] for r in current} == {"model"}
     with query.Results(root, history=True) as res:
-        assert query.sql(res, "SELECT count(*) AS n FROM results").column("n")[0].as_py() == 8
+        assert query.sql(res, "SELECT count(*) AS n FROM results").column("n")[0].as_py() == 9
     # An older read is no longer the image's read; --history finds it.
     assert query.find_plates(root, "7ABC123").num_rows == 0
     with query.Results(root, history=True) as res:
         assert query.find_plates(res, "7ABC123").column("run_id").to_pylist() == ["run-a"]
     # The per-run statistics count every row a run wrote.
-    assert query.stats_per_run(root).column("rows").to_pylist() == [4, 4]
+    assert query.stats_per_run(root).column("rows").to_pylist() == [4, 5]
 
 
 def test_a_verdict_is_the_current_read_until_undone(root):
     write_results_root(root, two_runs())
-    uri0, uri2 = "s3://archive/cam1/0000.jpg", "s3://archive/cam1/0002.jpg"
-    assert query.review(root, threshold=0.5).column("uri").to_pylist() == [uri2, uri0]
+    uri0, uri2, short = "s3://archive/cam1/0000.jpg", "s3://archive/cam1/0002.jpg", "s3://archive/cam1/short/0000.jpg"
+    # A read too short to be a plate needs a person however sure the model was.
+    assert query.review(root, threshold=0.5).column("uri").to_pylist() == [uri2, uri0, short]
     fixed = record_verdict(root, verdict(uri0, "corrected", "7abc-12o"), {"plate": "7ABC128"})
     assert fixed["label"] == "7ABC120"  # upper case, no dash, O read as 0 (no dictionary has an O)
     record_verdict(root, verdict(uri2, "unreadable", who="bo"), {"plate": "5QRS771"})
@@ -82,7 +84,7 @@ def test_a_verdict_is_the_current_read_until_undone(root):
     assert rows[uri0]["plate"] == "7ABC120" and rows[uri0]["model_plate"] == "7ABC128"
     assert rows[uri0]["source"] == "human" and rows[uri0]["review"] == "corrected" and rows[uri0]["reviewer"] == "ana"
     assert rows[uri2]["plate"] is None and rows[uri2]["review"] == "unreadable"
-    assert query.review(root, threshold=0.5).num_rows == 0  # both decided
+    assert query.review(root, threshold=0.5).column("uri").to_pylist() == [short]  # the other two decided
     assert query.find_plates(root, "7ABC120").column("source").to_pylist() == ["human"]
     assert query.find_plates(root, "7ABC128").num_rows == 0
 
@@ -103,10 +105,10 @@ def test_query_cli_history_flag(tmp_path, capsys):
     root = str(tmp_path / "results")
     write_results_root(root, two_runs())
     assert cli_main(["query", "--results", root, "--sql", "SELECT count(*) AS n FROM results", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["n"] == 4
+    assert json.loads(capsys.readouterr().out)["n"] == 5
     assert cli_main(["query", "--results", root, "--history", "--sql", "SELECT count(*) AS n FROM results",
                      "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["n"] == 8
+    assert json.loads(capsys.readouterr().out)["n"] == 9
 
 
 @pytest.mark.parametrize(
@@ -178,8 +180,11 @@ def test_export_reviews_as_tao_datasets_with_a_stable_holdout(tmp_path, capsys):
     assert {s.label for s in holdout} <= {s.label for s in list_tao(str(tmp_path / "held2"))}
     with pytest.raises(LprRayError, match="not empty"):
         export_tao(root, str(out))
+    (tmp_path / "unreviewed").mkdir()
     with pytest.raises(LprRayError, match="has no corrected or accepted reviews"):
-        export_tao(str(tmp_path / "nothing"), str(tmp_path / "t3"))
+        export_tao(str(tmp_path / "unreviewed"), str(tmp_path / "t3"))
+    with pytest.raises(LprRayError, match="does not exist"):
+        export_tao(str(tmp_path / "nothing"), str(tmp_path / "t4"))
 
 
 def test_records_live_only_under_the_reviews_folder(tmp_path):

@@ -18,7 +18,7 @@ example (the loop: review, export, fine-tune, evaluate, re-run):
   lpr-ray train --out runs/site --init-from us_lprnet_small --train-tao corrections --tao-fraction 0.3 \\
       --synthetic 64000 --epochs 2 --steps-per-epoch 500 --lr 3e-4
   lpr-ray export --checkpoint runs/site/best.pt --out models/site
-  lpr-ray eval --model models/site --tao corrections_holdout
+  lpr-ray eval corrections_holdout --model models/site
 """
 
 
@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     s = export_tao(args.results, args.out, holdout=args.holdout, fraction=fraction, region=args.region)
     print(f"wrote {s.train} images to {args.out}" + (f" and {s.holdout} to {args.holdout}" if args.holdout else "")
           + f" ({s.region} dictionary)")
+    if args.holdout and s.holdout == 0:
+        print(f"warning: the holdout {args.holdout} is empty: {s.train} images at --holdout-fraction {fraction:g} "
+              "left none out; review more reads, or raise the fraction, before evaluating on it")
     for uri, why in list(s.skipped.items())[:20]:
         print(f"  skipped {uri}: {why}")
     if len(s.skipped) > 20:

@@ -61,6 +61,11 @@ def export_tao(root: str, out: str, *, holdout: str | None = None, fraction: flo
         raise LprRayError("a --holdout-fraction needs a --holdout folder")
     if not 0.0 <= fraction < 1.0:
         raise LprRayError(f"the holdout fraction must be at least 0 and below 1, got {fraction}")
+    from lpr_ray.storage import arrow_filesystem
+
+    fs, base = arrow_filesystem(root)
+    if fs.get_file_info(base.rstrip("/")).type.name == "NotFound":
+        raise LprRayError(f"results root {root} does not exist: expected the --output of an `lpr-ray run`")
     chosen = [r for r in current_verdicts(read_records(root)).values() if r["verdict"] in ("corrected", "accepted")]
     if not chosen:
         raise LprRayError(f"{root} has no corrected or accepted reviews yet: review some reads with "

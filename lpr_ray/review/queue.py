@@ -75,6 +75,8 @@ class ReviewQueue:
         self.res = Results(root)
         self.columns = set(self.res.columns)
         self.partitions = [c for c in ("site", "camera", "date") if c in self.columns]
+        self.statuses = self.res.sql("SELECT DISTINCT status FROM history WHERE status IS NOT NULL ORDER BY 1"
+                                     ).column("status").to_pylist()
         self.claims: dict[str, tuple[str, float]] = {}  # uri -> (page id, expiry)
         # URIs handed to a page (the only images the server fetches) -> the read shown, which a
         # verdict records as the old read without scanning the results again.
@@ -93,10 +95,14 @@ class ReviewQueue:
         elif f.status == "errors":
             conds.append("status NOT IN ('ok', 'too_short')")
         elif f.status != "any":
+            if f.status not in self.statuses:
+                raise LprRayError(f"status must be one of {', '.join(STATUS_CHOICES)} or a status these results "
+                                  f"hold ({', '.join(self.statuses)}), got {f.status[:40]!r}")
             conds.append("status = $status")
             params["status"] = f.status
-        # Images that could not be read have no confidence: every range includes them.
-        conds.append("(confidence IS NULL OR confidence BETWEEN $lo AND $hi)")
+        # Images that could not be read have no confidence, and a read too short to be a plate
+        # is wrong however sure the model was: every range includes both.
+        conds.append("(confidence IS NULL OR status = 'too_short' OR confidence BETWEEN $lo AND $hi)")
         params |= {"lo": f.min_confidence, "hi": f.max_confidence}
         for col in FILTER_COLUMNS:
             value = getattr(f, col)
@@ -108,7 +114,6 @@ class ReviewQueue:
         now = time.monotonic()
         others = [u for u, (owner, until) in self.claims.items() if owner != page and until > now]
         self.res.con.register("claimed", pa.table({"uri": pa.array(others, pa.string())}))
-        conds.append("uri NOT IN (SELECT uri FROM claimed)")
         return " AND ".join(conds), params
 
     def next(self, f: Filters, page: str, limit: int = 20) -> dict:
@@ -119,11 +124,14 @@ class ReviewQueue:
         with self.lock:
             self.res.reload_reviews()
             where, params = self._where(f, page)
+            mine = f"{where} AND uri NOT IN (SELECT uri FROM claimed)"
             rows = self.res.sql(
-                f"SELECT {cols} FROM results WHERE {where} ORDER BY confidence NULLS FIRST, uri LIMIT {limit}",
+                f"SELECT {cols} FROM results WHERE {mine} ORDER BY confidence NULLS FIRST, uri LIMIT {limit}",
                 params,
             ).to_pylist()
-            left = self.res.sql(f"SELECT count(*) AS n FROM results WHERE {where}", params).column("n")[0].as_py()
+            left = self.res.sql(f"SELECT count(*) AS n FROM results WHERE {mine}", params).column("n")[0].as_py()
+            held = self.res.sql(f"SELECT count(*) AS n FROM results WHERE {where} AND uri IN (SELECT uri FROM claimed)",
+                                params).column("n")[0].as_py()
             done = self.res.sql("SELECT count(*) AS n FROM reviews").column("n")[0].as_py()
             until = time.monotonic() + CLAIM_SECONDS
             for r in rows:
@@ -131,7 +139,7 @@ class ReviewQueue:
                 self.shown[r["uri"]] = {k: r[k] for k in ("plate", "confidence", "status", "model", "run_id")}
         for r in rows:
             r["processed_at"] = r["processed_at"].isoformat() if r.get("processed_at") else None
-        return {"items": rows, "left": left, "done": done}
+        return {"items": rows, "left": left, "done": done, "held_by_others": held}
 
     def facets(self) -> dict:
         """The values each filter can take, and the statuses present."""
@@ -149,6 +157,9 @@ class ReviewQueue:
         (SEEN_REVIEW: the review id the page saw, None when it saw no verdict)."""
         if verdict.uri not in self.shown:
             raise LprRayError("this image was not shown by this review server: reload the page")
+        if verdict.verdict == "accepted" and verdict.label != self.shown[verdict.uri]["plate"]:
+            # "Accepted" means the read was right: a different label is a correction.
+            verdict = Verdict(verdict.uri, "corrected", verdict.label, verdict.reviewer)
         with self.lock:
             current = current_verdicts(self.res.review_log.records()).get(verdict.uri)
             if current is not None and current["id"] != seen_review:

@@ -3,13 +3,19 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const pageId = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+// One id per browser tab, kept across reloads: the reads the server set aside for this tab
+// come back to it instead of waiting out their claim.
+const pageId = sessionStorage.getItem("lpr-ray-page") ||
+  Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+sessionStorage.setItem("lpr-ray-page", pageId);
 const FILTERS = ["min_confidence", "max_confidence", "status", "site", "camera", "date", "model"];
 let queue = [];        // reads fetched and not yet decided, the first one shown
 let undoStack = [];    // {id, item} of this page's verdicts, latest last
 let counts = { done: 0, left: 0 };
 let imageUrl = null;
 let busy = false;
+let ready = false;     // the shown crop (or its error) is on screen: Enter may decide
+let heldByOthers = 0;
 
 function say(text, isError) {
   $("message").textContent = text || "";
@@ -42,6 +48,7 @@ async function fetchMore() {
   const held = new Set(queue.map((i) => i.uri));
   for (const item of r.data.items) if (!held.has(item.uri)) queue.push(item);
   counts = { done: r.data.done, left: r.data.left };
+  heldByOthers = r.data.held_by_others || 0;
   showCounter();
 }
 
@@ -65,6 +72,7 @@ function renderRead(item) {
 
 async function showImage(item) {
   if (imageUrl) { URL.revokeObjectURL(imageUrl); imageUrl = null; }
+  ready = false;
   $("crop").removeAttribute("src");
   $("image-error").hidden = true;
   const r = await fetch("/api/image?uri=" + encodeURIComponent(item.uri));
@@ -80,13 +88,18 @@ async function showImage(item) {
     $("image-error").textContent = "The image cannot be shown: " + msg;
     $("image-error").hidden = false;
   }
+  ready = true;
 }
 
 function show() {
   const item = queue[0];
   $("card").hidden = !item;
   $("empty").hidden = !!item;
-  if (!item) return;
+  if (!item) {
+    $("empty").textContent = "Nothing left to review with these filters." + (heldByOthers ?
+      ` ${heldByOthers} more are on other reviewers' screens; they come back here if left for 5 minutes.` : "");
+    return;
+  }
   renderRead(item);
   const where = ["site", "camera", "date"].filter((k) => item[k]).map((k) => `${k} ${item[k]}`);
   const conf = item.confidence === null ? "no confidence" : `confidence ${(item.confidence * 100).toFixed(1)}%`;
@@ -107,7 +120,7 @@ async function advance() {
 
 async function decide(verdict, label) {
   const item = queue[0];
-  if (!item || busy) return;
+  if (!item || busy || !ready) return;  // a second Enter must not decide on an image not yet seen
   busy = true;
   try {
     const r = await api("/api/review", {
@@ -122,7 +135,7 @@ async function decide(verdict, label) {
     } else {
       undoStack.push({ id: r.data.id, item });
       counts.done += 1; counts.left -= 1;
-      say(`Saved ${item.uri} as ${verdict}${label ? " " + r.data.label : ""}.`, false);
+      say(`Saved ${item.uri} as ${r.data.verdict}${label ? " " + r.data.label : ""}.`, false);
     }
     showCounter();
     await advance();
@@ -136,8 +149,9 @@ function normalise(text) {
 }
 
 async function undo() {
+  if (busy) return;
   const last = undoStack.pop();
-  if (!last || busy) { if (!last) say("Nothing to undo.", false); return; }
+  if (!last) { say("Nothing to undo.", false); return; }
   busy = true;
   try {
     const r = await api("/api/undo", { id: last.id, reviewer: $("reviewer").value });
@@ -154,6 +168,7 @@ async function undo() {
 }
 
 async function reload() {
+  say("", false);
   queue = [];
   await fetchMore();
   show();
@@ -195,7 +210,8 @@ document.addEventListener("keydown", (e) => {
   const key = e.key.toLowerCase();
   if (e.altKey && key === "u") { e.preventDefault(); decide("unreadable", null); }
   else if (e.altKey && key === "n") { e.preventDefault(); decide("not_a_plate", null); }
-  else if ((e.ctrlKey || e.metaKey) && key === "z") { e.preventDefault(); undo(); }
+  else if ((e.ctrlKey || e.metaKey) && key === "z" && e.target.id !== "reviewer" && e.target.tagName !== "SELECT"
+           && !(e.target.type === "number")) { e.preventDefault(); undo(); }
 });
 $("reviewer").addEventListener("change", () => localStorage.setItem("lpr-ray-reviewer", $("reviewer").value));
 for (const f of FILTERS) $(f).addEventListener("change", () => reload());
