@@ -41,7 +41,8 @@ def register(sub) -> None:
     p.add_argument("--results", required=True, help="results root (the --output of a run)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--plate", help="plate text or pattern to find")
-    what.add_argument("--review", action="store_true", help="list reads under --threshold, lowest first")
+    what.add_argument("--review", action="store_true", help="list reads under --threshold and every too_short read, lowest first, "
+                                                                 "of images nobody has reviewed")
     what.add_argument("--stats", choices=["run", "partition"], help="statistics per run or per partition")
     what.add_argument("--sql", type=_statement, help="any DuckDB SQL over the view `results`")
     p.add_argument("--mode", choices=["exact", "wildcard", "fuzzy"], default="exact",

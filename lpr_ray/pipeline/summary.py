@@ -52,7 +52,8 @@ class Summary:
             f"run {self.run_id}: {self.rows} rows written to {self.output}"
             + (f" from {self.inputs} input objects" if self.inputs is not None else ""),
             f"  model {self.model}, backend {self.backend or 'none (nothing was processed)'}",
-            f"  {self.plates_per_second:.1f} plates/s ({self.seconds:.1f} s end to end)",
+            (f"  {self.plates_per_second:.1f} plates/s ({self.seconds:.1f} s end to end)" if self.rows else
+             f"  nothing new to read ({self.seconds:.1f} s end to end)"),
             f"  commit: {'seq ' + str(self.commit_seq) if self.commit_seq is not None else 'none'}"
             + (f", {self.skipped} objects skipped (already in the ledger)" if self.skipped else "")
             + (f", {self.dropped} dropped (committed by another run)" if self.dropped else ""),
