@@ -1,12 +1,19 @@
-"""Pipeline throughput: model only vs a plain loop vs the Ray job, on the same crops.
+"""Pipeline throughput: the model, a plain loop and the Ray job on the same crops, with the
+model and with a stand-in recogniser (no model), and where one block's milliseconds go.
 
-    .venv/bin/python benchmarks/bench_pipeline.py [--count 4000] [--model PATH] [--repeat 3]
+    .venv/bin/python benchmarks/bench_pipeline.py [--count 4000] [--model NAME] [--repeat 2]
 
+Everything runs in one process, one after the other, on the same synthetic crops (`lpr-ray
+synth`, seed 7), kept both in a local folder and on a local S3 server started here:
 1. model only: preloaded uint8 batches through the ONNX Runtime backend (all cores);
-2. plain loop: one process reads each object from the local S3 server, decodes, batches,
-   infers, decodes CTC (no Ray, no Parquet);
-3. Ray job: `run_job` from the same S3 server to Parquet in the same bucket.
-Prints a table and the ratios; paste it into BENCHMARKS.md with machine, date and commit.
+2. plain loop: one process reads each object, decodes, batches, infers, decodes CTC (no Ray,
+   no Parquet), from S3 and from the local folder;
+3. Ray job: `run_job`, the real job (manifest in S3 -> Parquet in S3; local folder -> local
+   Parquet), with the model and with `--backend standin`: the stand-in's rate is the
+   pipeline's own ceiling;
+4. one 256-object block through each step of the job, in this process: where its ms go;
+5. the Ray job's own per-stage times (Summary.stages, from Ray Data's statistics).
+Prints tables; paste them into BENCHMARKS.md with machine, date and commit.
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ from pathlib import Path
 import numpy as np
 from common import git_commit
 
-from lpr_ray.cli.args import positive_int
+from lpr_ray.cli.args import positive_int, positive_int_list
+
+BLOCK = 1024  # RunConfig.fetch_batch_size's default
 
 
 def plain_loop(uris: list[str], backend, characters, batch_size: int) -> int:
@@ -49,10 +58,75 @@ def plain_loop(uris: list[str], backend, characters, batch_size: int) -> int:
     return n_rows
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its reaped children (from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+def best_rate(n: int, repeat: int, fn) -> float:
+    rates = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        rates.append(n / (time.perf_counter() - t))
+    return max(rates)
+
+
+def ms_per_block(repeat: int, fn, clock=time.perf_counter) -> float:
+    """Best of `repeat`, in ms; clock=time.process_time gives the CPU time of this process (all
+    its threads), which is what a core pays, instead of wall time."""
+    times = []
+    for _ in range(repeat):
+        t = clock()
+        fn()
+        times.append(clock() - t)
+    return min(times) * 1000
+
+
+def block_breakdown(uris_s3: list[str], uris_local: list[str], model: str | None, model_backend, repeat: int) -> dict[str, float]:
+    """One block of BLOCK objects through each step of the job, timed in this process."""
+    import pyarrow.parquet as pq
+    import ray
+    from ray.data.block import BlockAccessor
+
+    from lpr_ray.image import decode_crop
+    from lpr_ray.objects import read_object
+    from lpr_ray.pipeline.fetch import fetch_and_decode
+    from lpr_ray.pipeline.recognizer import Recognizer
+
+    s3 = np.array(uris_s3[:BLOCK], dtype=object)
+    local = np.array(uris_local[:BLOCK], dtype=object)
+    blobs = [read_object(u, 64 << 20)[0] for u in s3]
+    out: dict[str, float] = {}
+    out["S3 GET, 16 threads (fetch task)"] = ms_per_block(repeat, lambda: fetch_and_decode_reads(s3))
+    out["local file read, 16 threads"] = ms_per_block(repeat, lambda: fetch_and_decode_reads(local))
+    out["decode + resize (1 thread)"] = ms_per_block(repeat, lambda: [decode_crop(b) for b in blobs])
+    out["fetch task body, S3 (read + decode)"] = ms_per_block(repeat, lambda: fetch_and_decode({"uri": s3}))
+    out["  its CPU time (client side, all threads)"] = ms_per_block(repeat, lambda: fetch_and_decode({"uri": s3}), time.process_time)
+    out["fetch task body, local (read + decode)"] = ms_per_block(repeat, lambda: fetch_and_decode({"uri": local}))
+    batch = fetch_and_decode({"uri": local})
+    block = BlockAccessor.batch_to_block(batch)
+    out["numpy batch -> Arrow block"] = ms_per_block(repeat, lambda: BlockAccessor.batch_to_block(batch))
+    out["object store put + get (same node)"] = ms_per_block(repeat, lambda: ray.get(ray.put(block)))
+    acc = BlockAccessor.for_block(block)
+    out["Arrow block -> numpy batch"] = ms_per_block(repeat, lambda: acc.to_batch_format("numpy"))
+    real = Recognizer(model=model, characters=None, backend="onnxruntime", run_id="bench",
+                      threads=model_backend.threads)
+    standin = Recognizer(model=model, characters=None, backend="standin", run_id="bench")
+    images = np.ascontiguousarray(batch["image"])
+    out["model inference (ONNX Runtime)"] = ms_per_block(repeat, lambda: real.backend.infer(images))
+    out["stand-in inference"] = ms_per_block(repeat, lambda: standin.backend.infer(images))
+    out["actor call, stand-in (CTC decode + rows)"] = ms_per_block(repeat, lambda: standin(batch))
+    rows = standin(batch)
+    sink = Path(tempfile.mkdtemp(prefix="lpr-bench-rows-")) / "rows.parquet"
+    out["Parquet write of the rows (local)"] = ms_per_block(repeat, lambda: pq.write_table(rows, sink))
+    out["decoded block size (KiB)"] = block.nbytes / 1024
+    out["encoded crops of the block (KiB)"] = sum(len(b) for b in blobs) / 1024
+    return out
+
+
+def fetch_and_decode_reads(uris: np.ndarray) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lpr_ray.objects import read_object
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda u: read_object(str(u), 64 << 20), uris))
 
 
 def main() -> None:
@@ -60,15 +134,16 @@ def main() -> None:
     ap.add_argument("--count", type=positive_int, default=4000)
     ap.add_argument("--model", default=None)
     ap.add_argument("--batch-size", type=positive_int, default=128)
-    ap.add_argument("--repeat", type=positive_int, default=3, help="repetitions of the model-only and loop timings")
+    ap.add_argument("--fetch-batch-sizes", type=positive_int_list, default=[256, 1024],
+                    help="objects per fetch task (= rows per recogniser call) to run the job with (default: 256,1024)")
+    ap.add_argument("--repeat", type=positive_int, default=2, help="repetitions of each timing (the best is kept)")
     args = ap.parse_args()
 
     from lpr_ray.model import resolve_model
 
     spec = resolve_model(args.model)
-    cpus = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="lpr-bench-") as tmp:
-        measure(args, spec, cpus, Path(tmp))
+        measure(args, spec, os.cpu_count() or 1, Path(tmp))
 
 
 def measure(args, spec, cpus: int, work: Path) -> None:
@@ -86,71 +161,82 @@ def measure(args, spec, cpus: int, work: Path) -> None:
     write_dataset(str(data), args.count, seed=7)
     images, _, _ = load_tao_arrays(str(data), spec.charset)
     backend = load_backend("onnxruntime", spec, BackendOptions(threads=cpus))
+    standin = load_backend("standin", spec)
+    chars = spec.charset.characters
+    rates: dict[str, float] = {}
+    loops: dict[str, float] = {}
 
-    results = {}
-    # 1. model only
     backend.infer(images[: args.batch_size])  # warm-up
-    best = []
-    for _ in range(args.repeat):
-        t = time.perf_counter()
-        for s in range(0, len(images), args.batch_size):
-            backend.infer(images[s : s + args.batch_size])
-        best.append(len(images) / (time.perf_counter() - t))
-    results["model only (preloaded batches)"] = max(best)
+    rates["model only (preloaded batches)"] = best_rate(len(images), args.repeat, lambda: [
+        backend.infer(images[s : s + args.batch_size]) for s in range(0, len(images), args.batch_size)])
+    local_uris = [s.uri for s in list_tao(str(data))]
 
     with LocalS3(root_dir=str(work / "s3")) as s3:
         s3.create_bucket("bench")
         s3.upload_dir(str(data), "s3://bench/crops")
         os.environ.update(s3.env())
-        uris = [f"s3://bench/crops/{os.path.relpath(s.uri, data)}" for s in list_tao(str(data))]
+        uris = [f"s3://bench/crops/{os.path.relpath(u, data)}" for u in local_uris]
         pq.write_table(pa.table({"uri": uris}), work / "m.parquet")
         s3.put("s3://bench/manifest.parquet", (work / "m.parquet").read_bytes())
-        # Where the plain loop's time goes: reading alone, decoding alone.
-        from lpr_ray.image import decode_crop
-        from lpr_ray.objects import read_object
 
-        t = time.perf_counter()
-        blobs = [read_object(u, 64 << 20)[0] for u in uris]
-        results["  of which: S3 GET only (sequential)"] = len(uris) / (time.perf_counter() - t)
-        t = time.perf_counter()
-        for b in blobs:
-            decode_crop(b)
-        results["  of which: decode + resize only"] = len(uris) / (time.perf_counter() - t)
-        # 2. plain loop
-        best = []
-        weed = s3._proc.pid
-        server_cpu = {}
-        for _ in range(args.repeat):
-            t, c = time.perf_counter(), cpu_seconds(weed)
-            n = plain_loop(uris, backend, spec.charset.characters, args.batch_size)
-            best.append(n / (time.perf_counter() - t))
-            server_cpu["plain loop"] = (cpu_seconds(weed) - c) / n * 1000
-        results["plain loop (S3 read + decode + infer)"] = max(best)
-        # 3. Ray job; Ray started beforehand and the best of the runs kept, so that Ray's
-        # start-up (worker processes, paid once per cluster, not per job) is not counted.
+        n = len(uris)
+        for source, us in (("S3", uris), ("local", local_uris)):
+            loops[source] = rates[f"plain loop, {source}, model"] = best_rate(
+                n, args.repeat, lambda us=us: plain_loop(us, backend, chars, args.batch_size))
+            rates[f"plain loop, {source}, stand-in"] = best_rate(
+                n, args.repeat, lambda us=us: plain_loop(us, standin, chars, args.batch_size))
+
+        # Ray started beforehand and the best run kept: worker start-up is paid once per
+        # cluster, not per job.
         connect_ray()
-        runs = []
-        for i in range(max(2, args.repeat)):
-            c = cpu_seconds(weed)
-            summary = run_job(
-                RunConfig(input="s3://bench/manifest.parquet", output=f"s3://bench/out{i}", model=args.model,
-                          batch_size=args.batch_size)
-            )
-            runs.append(summary.plates_per_second)
-            server_cpu["Ray job"] = (cpu_seconds(weed) - c) / summary.rows * 1000
-            print(f"Ray job run {i}: {summary.plates_per_second:.0f} plates/s, timings {summary.timings}")
-        results["Ray job (S3 -> Parquet in S3)"] = max(runs)
+        stages = {}
+        jobs = [("S3", "s3://bench/manifest.parquet", "s3://bench/out"), ("local", str(data), str(work / "out"))]
+        for source, src, dst in jobs:
+            for name, be in (("model", "auto"), ("stand-in", "standin")):
+                for block in args.fetch_batch_sizes:
+                    best = None
+                    for i in range(max(2, args.repeat)):
+                        summary = run_job(RunConfig(input=src, output=f"{dst}-{be}-{block}-{i}", model=args.model,
+                                                    backend=be, batch_size=args.batch_size, fetch_batch_size=block,
+                                                    progress_s=0))
+                        if best is None or summary.plates_per_second > best.plates_per_second:
+                            best = summary
+                    rates[f"Ray job, {source}, {name}, blocks {block}"] = best.plates_per_second
+                    stages[f"{source}, {name}, {block}"] = (getattr(best, "stages", {}), best.timings)
+        breakdown = block_breakdown(uris, local_uris, args.model, backend, max(3, args.repeat))
 
-    commit = git_commit()
-    loop = results["plain loop (S3 read + decode + infer)"]
     print(f"\nmachine: {platform.node()} {platform.processor() or platform.machine()}, {cpus} CPUs; "
-          f"commit {commit}; model {spec.tag}; {args.count} crops; batch {args.batch_size}\n")
-    print(f"| {'stage':40} | {'plates/s':>9} | {'vs plain loop':>13} |")
-    print(f"|{'-' * 42}|{'-' * 11}|{'-' * 15}|")
-    for name, v in results.items():
-        print(f"| {name:40} | {v:9.0f} | {v / loop:12.2f}x |")
-    print("\nS3 server (SeaweedFS, same 2 cores) CPU per object: "
-          + ", ".join(f"{k} {v:.2f} ms" for k, v in server_cpu.items()))
+          f"commit {git_commit()}; model {spec.tag}; {args.count} crops; batch {args.batch_size}; "
+          f"S3 = SeaweedFS on 127.0.0.1 on the same CPUs\n")
+    print(f"| {'what':44} | {'plates/s':>9} | {'per CPU':>8} | {'vs plain loop, same source':>26} |")
+    print(f"|{'-' * 46}|{'-' * 11}|{'-' * 10}|{'-' * 28}|")
+    for name, v in rates.items():
+        source = "S3" if ", S3," in name else "local" if ", local," in name else None
+        ratio = f"{v / loops[source]:.2f}x" if source else ""
+        print(f"| {name:44} | {v:9.0f} | {v / cpus:8.0f} | {ratio:>26} |")
+
+    print(f"\nOne block of {min(BLOCK, args.count)} objects, each step timed alone in one process (best of "
+          f"{max(3, args.repeat)}):\n")
+    print(f"| {'step':42} | {'ms per block':>12} | {'µs per object':>13} |")
+    print(f"|{'-' * 44}|{'-' * 14}|{'-' * 15}|")
+    for name, v in breakdown.items():
+        if "KiB" in name:
+            print(f"| {name:42} | {v:12.0f} | {'':>13} |")
+        else:
+            print(f"| {name:42} | {v:12.1f} | {v * 1000 / min(BLOCK, args.count):13.0f} |")
+
+    print("\nThe Ray job's stages (best run; Summary.stages, from Ray Data's statistics): ms per task\n")
+    print(f"| {'job':22} | {'stage':28} | {'tasks':>5} | {'rows/task':>9} | {'task ms':>8} | "
+          f"{'our fn ms':>9} | {'to/from batch ms':>16} | {'span s':>6} |")
+    print(f"|{'-' * 24}|{'-' * 30}|{'-' * 7}|{'-' * 11}|{'-' * 10}|{'-' * 11}|{'-' * 18}|{'-' * 8}|")
+    for job, (st, timings) in stages.items():
+        for stage, s in st.items():
+            t = s["tasks"]
+            print(f"| {job:22} | {stage[:28]:28} | {t:5d} | {s['rows'] / t:9.0f} | {s['task_s'] * 1000 / t:8.1f} | "
+                  f"{s['udf_s'] * 1000 / t:9.1f} | {(s['to_batch_s'] + s['to_block_s']) * 1000 / t:16.1f} | "
+                  f"{s['span_s']:6.2f} |")
+        print(f"| {job:22} | {'(run: plan/process/commit s)':28} | | | | | | "
+              f"{timings.get('plan', 0):.2f}/{timings.get('process', 0):.2f}/{timings.get('commit', 0):.2f} |")
 
 
 if __name__ == "__main__":

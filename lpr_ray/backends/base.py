@@ -50,6 +50,7 @@ _BACKENDS = {
     "onnxruntime": "lpr_ray.backends.onnxruntime",
     "torch": "lpr_ray.backends.torch",
     "tensorrt": "lpr_ray.backends.tensorrt",
+    "standin": "lpr_ray.backends.standin",  # no model: measures the pipeline (never auto)
 }
 
 

@@ -48,6 +48,10 @@ class OnnxRuntimeBackend:
         so.intra_op_num_threads = max(0, options.threads)
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # No busy-waiting between ops: in the job the actor shares its cores with fetch
+        # tasks and Ray, and spinning threads took their time (recogniser 420 -> 335 µs per
+        # plate inside the job on 2 cores; no change alone; BENCHMARKS.md "Pipeline").
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.threads = options.threads
         try:
             self.session = ort.InferenceSession(

@@ -41,13 +41,18 @@ def add_run_arguments(p: argparse.ArgumentParser, *, always_incremental: bool = 
     p.add_argument("--output", required=True, help="folder or prefix for the Parquet rows")
     p.add_argument("--model", default=None, help="ONNX model file or folder, or a shipped model by name (lpr-ray models; default: us_lprnet_small)")
     p.add_argument("--characters", default=None, help="characters_list.txt (default: beside the model)")
-    p.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt (default: auto)")
+    p.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt (default: auto); standin runs the job "
+                   "with no model (a fixed read) to measure the pipeline's own ceiling")
     p.add_argument("--decode", choices=DECODES, default="greedy",
                    help="greedy: NVIDIA's CTC decoding, the two contract outputs suffice (default); "
                    "grammar: also weigh US plate formats to choose letters vs digits (onnxruntime or "
                    "torch backend, a model with a softmax output as `lpr-ray export` writes)")
     p.add_argument("--tta", choices=TTAS, default="off", help=TTA_HELP)
     p.add_argument("--batch-size", type=positive_int, default=128, help="plates per inference batch (default: 128)")
+    p.add_argument("--fetch-batch-size", type=positive_int, default=1024, metavar="N",
+                   help="objects per read + decode task, which is also a block handed to a recogniser "
+                   "actor; larger blocks cost fewer calls per plate, smaller ones spread better over "
+                   "few objects (default: 1024)")
     p.add_argument("--num-actors", type=positive_int, default=None, help="recogniser actors (default: from the cluster)")
     p.add_argument("--threads-per-actor", type=positive_int, default=None, help="CPU threads per actor (default: CPUs / actors)")
     p.add_argument("--engine-cache", default=None, help="URI where TensorRT engines are cached and shared (see docs/GPU.md)")
@@ -94,6 +99,7 @@ def config_from_args(args: argparse.Namespace):
         decode=args.decode,
         tta=args.tta,
         batch_size=args.batch_size,
+        fetch_batch_size=args.fetch_batch_size,
         num_actors=args.num_actors,
         threads_per_actor=args.threads_per_actor,
         engine_cache=args.engine_cache,

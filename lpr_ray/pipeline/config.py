@@ -50,7 +50,9 @@ class RunConfig:
     num_actors: int | None = None  # None: sized from the cluster
     threads_per_actor: int | None = None  # None: cluster CPUs / actors
     actor_num_cpus: float | None = None  # None: derived; fractional so reads can run beside
-    fetch_batch_size: int = 256  # objects per fetch + decode task
+    # Objects per fetch + decode task, and rows per recogniser call: 1024 beat 256 in every
+    # case measured (S3 or local, model or stand-in; BENCHMARKS.md "Pipeline"): fewer calls.
+    fetch_batch_size: int = 1024
     fetch_threads: int = 16  # concurrent object reads inside one fetch task
     # Fractional so that fetch tasks never fuse into the recogniser actors (Ray fuses stages
     # with equal resources): decode then overlaps inference instead of alternating with it.

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 from pyarrow.fs import FileType
 
@@ -50,6 +51,7 @@ from lpr_ray.pipeline.plan import ActorPlan, plan_actors
 from lpr_ray.pipeline.progress import ProgressCounter, quiet_ray_data, report_progress
 from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.rows import write_rows
+from lpr_ray.pipeline.stages import stage_times
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
 from lpr_ray.reading import reading_tag
 from lpr_ray.results import DATA_DIR, commit_records
@@ -81,11 +83,15 @@ def _crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+# A label of digits only ("1234") is a plate, not a number: manifests' CSV is read as text.
+_CSV_AS_TEXT = pacsv.ConvertOptions(column_types={"uri": pa.string(), "label": pa.string()})
+
+
 def _manifest_dataset(ray, inputs: Inputs):
     fs, path = arrow_filesystem(inputs.uri)
     if inputs.manifest_format == "parquet":
         return ray.data.read_parquet(path, filesystem=fs)
-    return ray.data.read_csv(path, filesystem=fs)
+    return ray.data.read_csv(path, filesystem=fs, convert_options=_CSV_AS_TEXT)
 
 
 def _manifest_rows(ray, inputs: Inputs) -> int:
@@ -97,6 +103,34 @@ def _manifest_rows(ray, inputs: Inputs) -> int:
         with fs.open_input_file(path) as f:
             return pq.ParquetFile(f).metadata.num_rows
     return _manifest_dataset(ray, inputs).count()
+
+
+# A manifest up to this size is read on the driver and handed to Ray Data as in-memory
+# blocks: Ray Data's own reader (a listing task, footer-reading actors, a repartition) cost
+# about 3 s per run before the first object was fetched (BENCHMARKS.md "Pipeline"), most of
+# a small scheduled run. 64 MiB of Parquet is some millions of URIs; larger manifests stream
+# through Ray Data, so the driver never holds them.
+DRIVER_MANIFEST_MAX_BYTES = 64 << 20
+
+
+def _manifest_on_driver(inputs: Inputs) -> pa.Table | None:
+    """uri (and label) of a small manifest, read here; None for a large one."""
+    fs, path = arrow_filesystem(inputs.uri)
+    size = fs.get_file_info(path).size
+    if size is None or size > DRIVER_MANIFEST_MAX_BYTES:
+        return None
+    if inputs.manifest_format == "parquet":
+        import pyarrow.parquet as pq
+
+        with fs.open_input_file(path) as f:
+            pfile = pq.ParquetFile(f)
+            table = pfile.read(columns=[c for c in ("uri", "label") if c in pfile.schema_arrow.names])
+    else:
+        with fs.open_input_stream(path, compression="detect") as f:
+            table = pacsv.read_csv(f, convert_options=_CSV_AS_TEXT)
+        table = table.rename_columns([c.strip() for c in table.column_names])
+        table = table.select([c for c in ("uri", "label") if c in table.column_names])
+    return table.cast(pa.schema([(c, pa.string()) for c in table.column_names]))
 
 
 def _dataset(ray, inputs: Inputs, cfg: RunConfig):
@@ -112,8 +146,11 @@ def _dataset(ray, inputs: Inputs, cfg: RunConfig):
     table = inputs.table.select([c for c in ("uri", "label") if c in inputs.table.column_names])
     if "label" in table.column_names and table.column("label").null_count == table.num_rows:
         table = table.drop_columns(["label"])
-    blocks = max(1, min(table.num_rows // cfg.fetch_batch_size + 1, 10_000))
-    return ray.data.from_arrow(table, override_num_blocks=blocks)
+    from lpr_ray.pipeline.source import TableSource  # imports Ray Data
+
+    # At most 10,000 blocks: the driver tracks each one.
+    rows_per_block = max(cfg.fetch_batch_size, -(-table.num_rows // 10_000))
+    return ray.data.read_datasource(TableSource(table, rows_per_block))
 
 
 def _manifest_candidates(ray, inputs: Inputs, cfg: RunConfig) -> pa.Table:
@@ -237,8 +274,9 @@ def _without_retryable(pending: pa.Table, files: list[str], output: str) -> pa.T
     return pending.filter(pc.or_(pc.invert(retry), keep_absent))
 
 
-def _process(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, part: PartitionSpec, run_date: str) -> None:
-    """Read, recognise and write the inputs' rows as the run's (uncommitted) data files."""
+def _process(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, part: PartitionSpec, run_date: str) -> dict:
+    """Read, recognise and write the inputs' rows as the run's (uncommitted) data files.
+    Returns where the time went, per stage (pipeline/stages.py)."""
     from ray.data.datasource import FilenameProvider
 
     counter = ray.remote(num_cpus=0)(ProgressCounter).remote() if cfg.progress_s else None
@@ -271,6 +309,7 @@ def _process(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, part: Partiti
             min_rows_per_file=min(cfg.min_rows_per_file, max(1, inputs.count or cfg.min_rows_per_file)),
             max_rows_per_file=cfg.rows_per_file,
         )
+    return stage_times(ds)
 
 
 # Objects of lost batches read again one per task, to isolate the one that kills its worker,
@@ -527,6 +566,10 @@ def _run_locked(
         pending = anti_join(cands, done)
         skipped = cands.num_rows - pending.num_rows
         inputs = dataclasses.replace(inputs, table=pending, manifest_format=None)
+    if inputs.table is None:
+        small = _manifest_on_driver(inputs)
+        if small is not None:
+            inputs = dataclasses.replace(inputs, table=small, manifest_format=None)
     run = _Run(cfg, part, tag, pending, run_date)
     t_plan = time.perf_counter() - t0
     log.info(
@@ -543,7 +586,7 @@ def _run_locked(
     plan = _plan(ray, cfg)
     t1 = time.perf_counter()
     try:
-        _process(ray, inputs, cfg, plan, part, run_date)
+        stages = _process(ray, inputs, cfg, plan, part, run_date)
     except ray.exceptions.RayError as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:300]
         raise LprRayError(
@@ -584,5 +627,6 @@ def _run_locked(
     summary.timings = {"lock_wait": waited, "plan": t_plan, "process": t_process, "commit": t_commit,
                        "total": summary.seconds}
     summary.cluster = _cluster(ray, plan)
+    summary.stages = stages
     _save_json(cfg, "summary.json", summary.to_json())
     return summary

@@ -56,7 +56,7 @@ def _load_with_fallback(name: str, spec, options: BackendOptions):
             problem = "; ".join(
                 f"{n}: {reason if not ok else reason + ', which auto uses only with CUDA'}"
                 for n, (ok, reason) in available_backends().items()
-                if n != "onnxruntime"
+                if n not in ("onnxruntime", "standin")
             )
         log.warning(
             "GPU backend unavailable (Ray assigned GPU %s to this actor): %s. "

@@ -33,6 +33,7 @@ class Summary:
     dropped: int = 0  # objects another run committed first (their rows were discarded)
     timings: dict[str, float] = field(default_factory=dict)  # lock_wait, then plan, process, commit, total (s) without it
     cluster: dict = field(default_factory=dict)  # nodes, CPUs, GPUs, actors: to read throughput
+    stages: dict = field(default_factory=dict)  # per Ray Data stage: tasks, seconds (pipeline/stages.py)
 
     @property
     def accuracy(self) -> float | None:
