@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Ray job end to end on one GPU node (issues 4 and 25): a TAO folder's images hard-linked
 # COPIES times into one local folder, then `lpr-ray run`, each on its own local Ray: twice with
-# --backend auto (the GPU) at the default block of 1024 objects, once at 4096, once with
-# --backend standin (no model: the pipeline's own ceiling on this node) and once with
+# --backend auto (the GPU) at the default block of 1024 objects, once at 4096, once with three
+# actors sharing the GPU, once with --backend standin (no model: the pipeline's own ceiling on
+# this node) and once with
 # --backend onnxruntime (the CPUs). Each run's summary carries its per-stage times. From the
 # repository root:
 #   bash benchmarks/run_gpu_ray_job.sh TAO_FOLDER COPIES OUT_FOLDER
@@ -10,7 +11,7 @@
 # cp312 wheel (and jsonschema, jsonschema-specifications, referencing, rpds-py) in .whl/ and
 # they are installed into /tmp/site first (BENCHMARKS.md "The Ray job on the GPU node").
 set -u
-case "${1:-}" in -h|--help) sed -n '2,11p' "$0" | cut -c3-; exit 0;; esac
+case "${1:-}" in -h|--help) sed -n '2,12p' "$0" | cut -c3-; exit 0;; esac
 val=${1:?TAO folder}
 copies=${2:?copies}
 out=${3:?output folder}
@@ -35,13 +36,15 @@ for c in range(copies):
 print("files", len(names) * copies)
 PY
 i=0
-for spec in auto:1024 auto:1024 auto:4096 standin:1024 onnxruntime:1024; do
-  b=${spec%%:*} block=${spec##*:}
+for spec in auto:1024:1 auto:1024:1 auto:4096:1 auto:1024:3 standin:1024:1 onnxruntime:1024:0; do
+  IFS=: read -r b block actors <<< "$spec"
+  actor_flag=()
+  [ "$actors" = 0 ] || actor_flag=(--num-actors "$actors")
   i=$((i+1))
   python3 -m lpr_ray.cli.main run --input "$files" --output "$files-out-$i" --backend $b --json \
-    --fetch-batch-size "$block" > "$out/run_${i}_$b.json" 2> "$out/run_${i}_$b.err"
+    --fetch-batch-size "$block" "${actor_flag[@]}" > "$out/run_${i}_$b.json" 2> "$out/run_${i}_$b.err"
   rc=$?
-  echo "run $i ($b, blocks of $block): exit $rc"
+  echo "run $i ($b, blocks of $block, actors $actors): exit $rc"
   [ $rc -eq 0 ] || status=1
   python3 -c "import json, sys; s = json.load(open(sys.argv[1])); print({k: s.get(k) for k in ('rows', 'by_status', 'backend', 'timings', 'cluster', 'plates_per_second', 'stages')})" "$out/run_${i}_$b.json"
   if [ "$b" = auto ] && grep -q '"backend": "onnxruntime' "$out/run_${i}_$b.json"; then

@@ -21,6 +21,14 @@ def test_gpu_pool_follows_gpus():
     assert (p.num_actors, p.num_gpus) == (4, 1.0)
 
 
+@pytest.mark.parametrize("gpus, actors, share", [(1, 3, 1 / 3), (2, 3, 0.5), (2, 4, 0.5), (4, 2, 1.0), (1, 1, 1.0)])
+def test_more_gpu_actors_than_gpus_share_them_so_all_fit(gpus, actors, share):
+    p = plan_actors(16, gpus, use_gpu=True, num_actors=actors)
+    assert (p.num_actors, p.num_gpus) == (actors, share)
+    per_gpu = int(1 / p.num_gpus + 1e-9)
+    assert per_gpu * gpus >= actors  # Ray can place every actor: none waits for a GPU for ever
+
+
 def test_gpu_backend_without_gpus_is_an_error():
     with pytest.raises(LprRayError, match="no GPUs"):
         plan_actors(8, 0, use_gpu=True)

@@ -53,7 +53,8 @@ def add_run_arguments(p: argparse.ArgumentParser, *, always_incremental: bool = 
                    help="objects per read + decode task, which is also a block handed to a recogniser "
                    "actor; larger blocks cost fewer calls per plate, smaller ones spread better over "
                    "few objects (default: 1024)")
-    p.add_argument("--num-actors", type=positive_int, default=None, help="recogniser actors (default: from the cluster)")
+    p.add_argument("--num-actors", type=positive_int, default=None, help="recogniser actors (default: one per GPU, or from the CPUs); more actors than GPUs "
+                   "share them evenly, which a fast GPU needs (docs/RUNNING.md)")
     p.add_argument("--threads-per-actor", type=positive_int, default=None, help="CPU threads per actor (default: CPUs / actors)")
     p.add_argument("--engine-cache", default=None, help="URI where TensorRT engines are cached and shared (see docs/GPU.md)")
     p.add_argument("--incremental", action="store_true", default=always_incremental,

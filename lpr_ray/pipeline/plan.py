@@ -41,8 +41,11 @@ def plan_actors(
         if cluster_gpus < 1 and num_actors is None:
             raise LprRayError("a GPU backend was asked for but the Ray cluster declares no GPUs")
         n = num_actors or max(1, int(cluster_gpus))
+        # More actors than GPUs share them evenly: a fast GPU outruns one actor's CPU side (an
+        # H100 runs the small model at ~198,000 plates/s, one actor ~70,000; docs/RUNNING.md).
+        share = 1.0 if cluster_gpus < 1 or n <= cluster_gpus else 1.0 / math.ceil(n / int(cluster_gpus))
         # A GPU actor's CPU work is small (copies, decode of outputs).
-        return ActorPlan(n, threads or 1, num_cpus if num_cpus is not None else 0.5, 1.0)
+        return ActorPlan(n, threads or 1, num_cpus if num_cpus is not None else 0.5, share)
     n = num_actors or max(1, int(cluster_cpus // 2))
     t = threads or max(1, int(cluster_cpus // n))
     reserve = num_cpus if num_cpus is not None else min(float(t), max(0.25, cluster_cpus / (2 * n)))
