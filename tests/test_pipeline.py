@@ -157,7 +157,8 @@ def test_cli_s3_run_prints_json_progress_and_no_chatter(s3, ray_cluster, model_d
     assert "Found credentials" not in proc.stderr and "botocore" not in proc.stderr, proc.stderr[-3000:]
     # One progress line with the known total instead of Ray Data's blocks and false alarms.
     assert ": 5 / 5 objects (100%)" in proc.stderr, proc.stderr[-3000:]
-    for noise in ("Total Progress", "does not have any available CPUs", "Progress bars disabled"):
+    for noise in ("Total Progress", "does not have any available CPUs", "Progress bars disabled",
+                  "Starting execution of Dataset", "Execution plan of Dataset", "Data sink Parquet finished"):
         assert noise not in proc.stderr, noise
 
 

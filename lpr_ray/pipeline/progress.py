@@ -83,6 +83,10 @@ _FALSE_ALARMS = ("The Ray cluster currently does not have any available CPUs", "
 
 class _DropFalseAlarms(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        # Ray Data's INFO lines (execution plan, "Starting execution", "Data sink finished")
+        # narrate what our progress line and summary already say; `-v` shows them again.
+        if record.levelno < logging.WARNING and not logging.getLogger("lpr_ray").isEnabledFor(logging.DEBUG):
+            return False
         message = record.getMessage()
         return not any(text in message for text in _FALSE_ALARMS)
 
