@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -307,6 +308,35 @@ def _cli_run(*args: str, env_extra: dict[str, str], cwd: Path) -> subprocess.Com
     env.update(env_extra)
     return subprocess.run([sys.executable, "-m", "lpr_ray.cli.main", "run", *args], capture_output=True,
                           text=True, timeout=600, env=env, cwd=cwd)
+
+
+def test_a_local_ray_that_cannot_start_is_one_line_not_a_traceback(model_dir, tmp_path):
+    """Ray keeps its session on disk: a full or unusable disk there used to end in Ray's
+    traceback after the run had begun. Here its folder lies under a file."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(good_jpeg(1))
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "out"
+    done = _cli_run("--input", str(src), "--output", str(out), "--model", str(model_dir),
+                    env_extra={"RAY_TMPDIR": str(tmp_path / "a-file" / "ray")}, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "cannot start a local Ray" in done.stderr and "disk full or read-only" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (out / "_delta_log").exists()  # nothing committed
+
+
+def test_a_ray_cluster_that_is_down_fails_in_seconds(model_dir, tmp_path):
+    """Ray itself retried an unreachable RAY_ADDRESS for minutes before giving up."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(good_jpeg(2))
+    t = time.monotonic()
+    done = _cli_run("--input", str(src), "--output", str(tmp_path / "out"), "--model", str(model_dir),
+                    env_extra={"RAY_ADDRESS": "127.0.0.1:9"}, cwd=tmp_path)  # nothing listens on port 9
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "cannot reach the Ray cluster at RAY_ADDRESS=127.0.0.1:9" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - t < 60
 
 
 def test_a_worker_killed_on_every_try_costs_its_object_a_row_not_the_run(model_dir, tmp_path):

@@ -67,8 +67,12 @@ def connect_ray():
     started on this machine.
     """
     ray = require("ray", "pipeline")
-    if not ray.is_initialized():
-        address = os.environ.get("RAY_ADDRESS")
+    if ray.is_initialized():
+        return ray
+    address = os.environ.get("RAY_ADDRESS")
+    if address:
+        _check_reachable(address)
+    try:
         if address:
             ray.init(address=address)
         else:
@@ -78,7 +82,34 @@ def connect_ray():
             logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(
                 _drop_token_notice)
             ray.init(address="local", include_dashboard=False)
+    except (ConnectionError, RuntimeError, TimeoutError, OSError) as exc:
+        # A full or read-only disk under Ray's session folder, or a cluster that is down: one
+        # line that says which, not Ray's traceback.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        if address:
+            raise LprRayError(f"cannot reach the Ray cluster at RAY_ADDRESS={address} ({first}); is it up, "
+                              "and is the address right? Unset RAY_ADDRESS to start a private local Ray") from exc
+        where = os.environ.get("RAY_TMPDIR") or "/tmp/ray"
+        raise LprRayError(f"cannot start a local Ray ({type(exc).__name__}: {first}); Ray keeps its session "
+                          f"under {where}: is that disk full or read-only? (RAY_TMPDIR moves it; RAY_ADDRESS "
+                          "uses a running cluster instead)") from exc
     return ray
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A TCP connect to RAY_ADDRESS's host:port first: Ray retries a cluster that is down for
+    minutes (3.5 on this machine) before it gives up, which a scheduled run should not."""
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?:ray://)?\[?([\w.\-:]+?)\]?:(\d+)", address.strip())
+    if m is None:  # "auto", "local" and the like: Ray resolves those itself
+        return
+    try:
+        socket.create_connection((m.group(1), int(m.group(2))), timeout=timeout_s).close()
+    except OSError as exc:
+        raise LprRayError(f"cannot reach the Ray cluster at RAY_ADDRESS={address} ({exc.strerror or exc}); is it up, "
+                          "and is the address right? Unset RAY_ADDRESS to start a private local Ray") from exc
 
 
 def _drop_token_notice(record: logging.LogRecord) -> bool:
