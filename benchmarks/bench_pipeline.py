@@ -11,7 +11,7 @@ synth`, seed 7), kept both in a local folder and on a local S3 server started he
 3. Ray job: `run_job`, the real job (manifest in S3 -> Parquet in S3; local folder -> local
    Parquet), with the model and with `--backend standin`: the stand-in's rate is the
    pipeline's own ceiling;
-4. one 256-object block through each step of the job, in this process: where its ms go;
+4. one 1024-object block through each step of the job, in this process: where its ms go;
 5. the Ray job's own per-stage times (Summary.stages, from Ray Data's statistics).
 Prints tables; paste them into BENCHMARKS.md with machine, date and commit.
 """

@@ -39,7 +39,7 @@ i=0
 for spec in auto:1024:1 auto:1024:1 auto:4096:1 auto:1024:3 standin:1024:1 onnxruntime:1024:0; do
   IFS=: read -r b block actors <<< "$spec"
   actor_flag=()
-  [ "$actors" = 0 ] || actor_flag=(--num-actors "$actors")
+  [ "$actors" = 0 ] || actor_flag=(--actors-per-gpu "$actors")
   i=$((i+1))
   python3 -m lpr_ray.cli.main run --input "$files" --output "$files-out-$i" --backend $b --json \
     --fetch-batch-size "$block" "${actor_flag[@]}" > "$out/run_${i}_$b.json" 2> "$out/run_${i}_$b.err"

@@ -84,8 +84,10 @@ def _read_view(backend, images: np.ndarray, characters: Sequence[str], decode: s
     raise AssertionError("unreachable")
 
 
-def reading_tag(model_tag: str, decode: str, tta: str) -> str:
+def reading_tag(model_tag: str, decode: str, tta: str, backend: str | None = None) -> str:
     """The `model` of a row and the incremental key: "name@hash", plus "+grammar" and/or
     "+zoom3" when the reads were not NVIDIA's greedy decoding of one view, so that another
-    way of reading is neither skipped as done by an --incremental run nor mixed up in queries."""
-    return model_tag + (f"+{decode}" if decode != "greedy" else "") + (f"+{tta}" if tta != "off" else "")
+    way of reading is neither skipped as done by an --incremental run nor mixed up in queries;
+    "+standin" for the benchmark backend's fixed reads, which must never pass for the model's."""
+    return (model_tag + (f"+{decode}" if decode != "greedy" else "") + (f"+{tta}" if tta != "off" else "")
+            + ("+standin" if backend == "standin" else ""))

@@ -126,6 +126,7 @@ def test_small_and_streamed_manifests_give_the_same_rows(s3, ray_cluster, model_
     manifest, uris, labels = _manifest(s3, tmp_path, fmt, f"both-{fmt}")
     small = run_job(RunConfig(input=manifest, output=f"s3://{s3.bucket}/both-small-{fmt}", model=str(model_dir)))
     monkeypatch.setattr(job_module, "DRIVER_MANIFEST_MAX_BYTES", 0)  # stream it through Ray Data
+    monkeypatch.setattr(job_module, "DRIVER_MANIFEST_MAX_ROWS", 0)
     streamed = run_job(RunConfig(input=manifest, output=f"s3://{s3.bucket}/both-streamed-{fmt}", model=str(model_dir)))
     # Ray Data names a stage after the operators it fused (ReadInputTable->SplitBlocks(4)).
     assert any("ReadInputTable" in k for k in small.stages), small.stages
@@ -140,6 +141,26 @@ def test_small_and_streamed_manifests_give_the_same_rows(s3, ray_cluster, model_
     assert [u for u, *_ in got] == sorted(uris) and small.inputs == streamed.inputs == 30
     # Labels of digits only stay labels both ways (a CSV reader left alone makes them numbers).
     assert sorted(lab for *_, lab in got) == sorted(labels)
+
+
+def test_csv_headers_with_spaces_keep_keys_and_labels_as_text(tmp_path):
+    (tmp_path / "0012.png").write_bytes(png(1))
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"uri , label \n{tmp_path}/0012.png,0123\n")
+    from lpr_ray.pipeline.inputs import Inputs
+
+    table = job_module._manifest_on_driver(Inputs(kind="manifest", uri=str(manifest), manifest_format="csv"))
+    assert table.to_pylist() == [{"uri": f"{tmp_path}/0012.png", "label": "0123"}]
+
+
+def test_a_malformed_csv_manifest_is_one_error_line(tmp_path):
+    from lpr_ray.errors import LprRayError
+    from lpr_ray.pipeline.inputs import Inputs
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("uri,label\na.png,AB1\nb.png,AB2,extra\n")
+    with pytest.raises(LprRayError, match=r"manifest .*m.csv cannot be read .*Expected 2 columns, got 3"):
+        job_module._manifest_on_driver(Inputs(kind="manifest", uri=str(manifest), manifest_format="csv"))
 
 
 # --- where a run's time went ----------------------------------------------------------------
@@ -161,3 +182,5 @@ def test_a_run_records_its_per_stage_times(s3, ray_cluster, model_dir, tmp_path)
     assert saved["stages"]["MapBatches(Recognizer)"]["rows"] == 40
     rows = read_results(str(tmp_path / "out")).to_pylist()
     assert {r["backend"] for r in rows} == {"standin"} and {r["status"] for r in rows} == {"ok"}
+    # Its fixed reads never pass for the model's: their own tag, so no ledger or view mixes them.
+    assert {r["model"] for r in rows} == {resolve_model(str(model_dir)).tag + "+standin"}

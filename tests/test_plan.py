@@ -21,12 +21,16 @@ def test_gpu_pool_follows_gpus():
     assert (p.num_actors, p.num_gpus) == (4, 1.0)
 
 
-@pytest.mark.parametrize("gpus, actors, share", [(1, 3, 1 / 3), (2, 3, 0.5), (2, 4, 0.5), (4, 2, 1.0), (1, 1, 1.0)])
-def test_more_gpu_actors_than_gpus_share_them_so_all_fit(gpus, actors, share):
-    p = plan_actors(16, gpus, use_gpu=True, num_actors=actors)
+@pytest.mark.parametrize("gpus, per_gpu, actors, share", [(1, 3, 3, 0.3333), (2, 2, 4, 0.5), (4, 1, 4, 1.0), (1, 7, 7, 0.1428)])
+def test_actors_share_a_gpu_only_when_asked(gpus, per_gpu, actors, share):
+    p = plan_actors(16, gpus, use_gpu=True, actors_per_gpu=per_gpu)
     assert (p.num_actors, p.num_gpus) == (actors, share)
-    per_gpu = int(1 / p.num_gpus + 1e-9)
-    assert per_gpu * gpus >= actors  # Ray can place every actor: none waits for a GPU for ever
+    assert per_gpu * p.num_gpus <= 1.0  # N of them fit on one GPU, however Ray adds them up
+
+
+def test_more_actors_than_gpus_wait_for_whole_gpus_by_default():
+    # On an autoscaling cluster the waiting actors are what brings up more GPU nodes.
+    assert plan_actors(16, 1, use_gpu=True, num_actors=4).num_gpus == 1.0
 
 
 def test_gpu_backend_without_gpus_is_an_error():

@@ -53,8 +53,10 @@ def add_run_arguments(p: argparse.ArgumentParser, *, always_incremental: bool = 
                    help="objects per read + decode task, which is also a block handed to a recogniser "
                    "actor; larger blocks cost fewer calls per plate, smaller ones spread better over "
                    "few objects (default: 1024)")
-    p.add_argument("--num-actors", type=positive_int, default=None, help="recogniser actors (default: one per GPU, or from the CPUs); more actors than GPUs "
-                   "share them evenly, which a fast GPU needs (docs/RUNNING.md)")
+    p.add_argument("--num-actors", type=positive_int, default=None, help="recogniser actors (default: one per GPU, or from the CPUs)")
+    p.add_argument("--actors-per-gpu", type=positive_int, default=1, metavar="N",
+                   help="GPU actors sharing each GPU, 1/N of it each: a fast GPU outruns one actor "
+                   "(an H100 wants about 3; docs/RUNNING.md) (default: 1)")
     p.add_argument("--threads-per-actor", type=positive_int, default=None, help="CPU threads per actor (default: CPUs / actors)")
     p.add_argument("--engine-cache", default=None, help="URI where TensorRT engines are cached and shared (see docs/GPU.md)")
     p.add_argument("--incremental", action="store_true", default=always_incremental,
@@ -102,6 +104,7 @@ def config_from_args(args: argparse.Namespace):
         batch_size=args.batch_size,
         fetch_batch_size=args.fetch_batch_size,
         num_actors=args.num_actors,
+        actors_per_gpu=args.actors_per_gpu,
         threads_per_actor=args.threads_per_actor,
         engine_cache=args.engine_cache,
         incremental=args.incremental,

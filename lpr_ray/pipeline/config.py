@@ -48,6 +48,7 @@ class RunConfig:
     tta: str = "off"  # or "zoom3": read each crop in three views and vote (lpr_ray.tta)
     batch_size: int = 128
     num_actors: int | None = None  # None: sized from the cluster
+    actors_per_gpu: int = 1  # GPU actors sharing one GPU (each reserves 1/N of it)
     threads_per_actor: int | None = None  # None: cluster CPUs / actors
     actor_num_cpus: float | None = None  # None: derived; fractional so reads can run beside
     # Objects per fetch + decode task, and rows per recogniser call: 1024 beat 256 in every
@@ -83,6 +84,8 @@ class RunConfig:
             raise LprRayError(f"--batch-size must be >= 1, got {self.batch_size}")
         if self.num_actors is not None and self.num_actors < 1:
             raise LprRayError(f"--num-actors must be >= 1, got {self.num_actors}")
+        if self.actors_per_gpu < 1:
+            raise LprRayError(f"--actors-per-gpu must be >= 1, got {self.actors_per_gpu}")
         if self.threads_per_actor is not None and self.threads_per_actor < 1:
             raise LprRayError(
                 f"--threads-per-actor must be >= 1 (or left out: CPUs / actors), got {self.threads_per_actor}"

@@ -6,8 +6,10 @@ fail a block and take its neighbours with it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -57,30 +59,35 @@ def fetch_and_decode(
             # storage library's own error type) becomes its row, never its neighbours' loss
             return None, "read_error", f"reading the object failed: {type(exc).__name__}: {str(exc)[:200]}"
 
-    # Threads only for remote reads, which wait on the network; local reads, and decoding,
-    # run in this thread: under the GIL, 16 threads made a local read 4x slower (38 -> 147 µs
-    # per crop, BENCHMARKS.md "Pipeline"). Fetch tasks run side by side for CPU parallelism.
-    reads: list = [None] * n
-    remote = [i for i, u in enumerate(uris) if not is_local(u)]
-    if len(remote) > 1 and threads > 1:
-        with ThreadPoolExecutor(max_workers=min(threads, len(remote))) as pool:
-            for i, r in zip(remote, pool.map(read, [uris[i] for i in remote]), strict=True):
-                reads[i] = r
-    for i in range(n):
-        if reads[i] is None:
-            reads[i] = read(uris[i])
-
     def decode(data, status, error):
         if status is not None:
             return status, error, None, -1, -1
         try:
             crop = decode_crop(data, max_pixels=max_pixels, max_bytes=max_bytes)
         except Exception as exc:  # noqa: BLE001 - as above: the object's row, not the block's loss
-            return "not_an_image", f"decoding failed: {type(exc).__name__}: {str(exc)[:200]}", None, -1, -1
+            # read_error, retried by the next incremental run: a MemoryError is not the bytes' fault.
+            return "read_error", f"decoding failed: {type(exc).__name__}: {str(exc)[:200]}", None, -1, -1
         return crop.status, crop.error, crop.image, crop.width or -1, crop.height or -1
 
-    results = [decode(*r) for r in reads]
-    del reads
+    # Threads only for remote reads, which wait on the network; local reads, and decoding,
+    # run in this thread: under the GIL, 16 threads made a local read 4x slower (38 -> 147 µs
+    # per crop, BENCHMARKS.md "Pipeline"). Fetch tasks run side by side for CPU parallelism.
+    # At most 2 x threads objects' bytes are held at once, decoded as they arrive in order.
+    results: list = [None] * n
+    remote = [i for i, u in enumerate(uris) if not is_local(u)]
+    if len(remote) > 1 and threads > 1:
+        pending = iter(remote)
+        with ThreadPoolExecutor(max_workers=min(threads, len(remote))) as pool:
+            window = deque((i, pool.submit(read, uris[i])) for i in itertools.islice(pending, 2 * threads))
+            while window:
+                i, future = window.popleft()
+                nxt = next(pending, None)
+                if nxt is not None:
+                    window.append((nxt, pool.submit(read, uris[nxt])))
+                results[i] = decode(*future.result())
+    for i in range(n):
+        if results[i] is None:
+            results[i] = decode(*read(uris[i]))
 
     images = np.zeros((n, MODEL_HEIGHT, MODEL_WIDTH, 3), dtype=np.uint8)
     for i, r in enumerate(results):

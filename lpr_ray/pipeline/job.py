@@ -124,14 +124,21 @@ def _crash_point(name: str) -> None:
 
 
 # A label of digits only ("1234") is a plate, not a number: manifests' CSV is read as text.
-_CSV_AS_TEXT = pacsv.ConvertOptions(column_types={"uri": pa.string(), "label": pa.string()})
+def _csv_options(fs, path: str) -> tuple[pacsv.ReadOptions, pacsv.ConvertOptions]:
+    """Every column as text, under its header name stripped of spaces (`uri ,label` is
+    accepted by the header check): a label "0123" or a key "0012" must not become a number."""
+    with fs.open_input_stream(path, compression="detect") as f:
+        names = [n.strip() for n in pacsv.open_csv(f).schema.names]
+    return (pacsv.ReadOptions(column_names=names, skip_rows=1),
+            pacsv.ConvertOptions(column_types={n: pa.string() for n in names}))
 
 
 def _manifest_dataset(ray, inputs: Inputs):
     fs, path = arrow_filesystem(inputs.uri)
     if inputs.manifest_format == "parquet":
         return ray.data.read_parquet(path, filesystem=fs)
-    return ray.data.read_csv(path, filesystem=fs, convert_options=_CSV_AS_TEXT)
+    read_options, convert_options = _csv_options(fs, path)
+    return ray.data.read_csv(path, filesystem=fs, read_options=read_options, convert_options=convert_options)
 
 
 def _manifest_rows(ray, inputs: Inputs) -> int:
@@ -148,29 +155,39 @@ def _manifest_rows(ray, inputs: Inputs) -> int:
 # A manifest up to this size is read on the driver and handed to Ray Data as in-memory
 # blocks: Ray Data's own reader (a listing task, footer-reading actors, a repartition) cost
 # about 3 s per run before the first object was fetched (BENCHMARKS.md "Pipeline"), most of
-# a small scheduled run. 64 MiB of Parquet is some millions of URIs; larger manifests stream
-# through Ray Data, so the driver never holds them.
+# a small scheduled run. Larger manifests stream through Ray Data, so the driver never holds
+# them. Parquet is judged by its rows, CSV by its bytes (compressed ones can grow ~10x).
+DRIVER_MANIFEST_MAX_ROWS = 2_000_000
 DRIVER_MANIFEST_MAX_BYTES = 64 << 20
+_COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
 
 
 def _manifest_on_driver(inputs: Inputs) -> pa.Table | None:
     """uri (and label) of a small manifest, read here; None for a large one."""
-    fs, path = arrow_filesystem(inputs.uri)
-    size = fs.get_file_info(path).size
-    if size is None or size > DRIVER_MANIFEST_MAX_BYTES:
-        return None
-    if inputs.manifest_format == "parquet":
-        import pyarrow.parquet as pq
+    import pyarrow.parquet as pq
 
-        with fs.open_input_file(path) as f:
-            pfile = pq.ParquetFile(f)
-            table = pfile.read(columns=[c for c in ("uri", "label") if c in pfile.schema_arrow.names])
-    else:
-        with fs.open_input_stream(path, compression="detect") as f:
-            table = pacsv.read_csv(f, convert_options=_CSV_AS_TEXT)
-        table = table.rename_columns([c.strip() for c in table.column_names])
-        table = table.select([c for c in ("uri", "label") if c in table.column_names])
-    return table.cast(pa.schema([(c, pa.string()) for c in table.column_names]))
+    fs, path = arrow_filesystem(inputs.uri)
+    try:
+        if inputs.manifest_format == "parquet":
+            with fs.open_input_file(path) as f:
+                pfile = pq.ParquetFile(f)
+                if pfile.metadata.num_rows > DRIVER_MANIFEST_MAX_ROWS:
+                    return None
+                table = pfile.read(columns=[c for c in ("uri", "label") if c in pfile.schema_arrow.names])
+        else:
+            size = fs.get_file_info(path).size
+            limit = DRIVER_MANIFEST_MAX_BYTES // (8 if path.lower().endswith(_COMPRESSED) else 1)
+            if size is None or size > limit:
+                return None
+            read_options, convert_options = _csv_options(fs, path)
+            with fs.open_input_stream(path, compression="detect") as f:
+                table = pacsv.read_csv(f, read_options=read_options, convert_options=convert_options)
+            table = table.select([c for c in ("uri", "label") if c in table.column_names])
+        return table.cast(pa.schema([(c, pa.string()) for c in table.column_names]))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise LprRayError(f"manifest {inputs.uri} cannot be read ({first}); expected a Parquet file or a UTF-8 "
+                          "CSV with a header and a 'uri' column, the same number of fields on every row") from exc
 
 
 def _dataset(ray, inputs: Inputs, cfg: RunConfig):
@@ -349,7 +366,12 @@ def _process(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, part: Partiti
             min_rows_per_file=min(cfg.min_rows_per_file, max(1, inputs.count or cfg.min_rows_per_file)),
             max_rows_per_file=cfg.rows_per_file,
         )
-    return stage_times(ds)
+    try:
+        return stage_times(ds)
+    except Exception as exc:  # noqa: BLE001 - Ray's private statistics describe the run; a
+        # change in them must not stop a run whose rows are all written
+        log.debug("no per-stage times: %s: %s", type(exc).__name__, exc)
+        return {}
 
 
 # Objects of lost batches read again one per task, to isolate the one that kills its worker,
@@ -378,7 +400,8 @@ def _rows_for_lost_batches(ray, inputs: Inputs, cfg: RunConfig, spec: ModelSpec,
         expected = pa.concat_tables(ray.get(ds.to_arrow_refs()), promote_options="permissive")
         expected = expected.set_column(0, "uri", pc.cast(expected.column("uri"), pa.string()))
     missing = missing_now(files)
-    if 0 < missing.num_rows <= RETRY_ONE_BY_ONE_MAX:
+    # Two lost batches are still isolated one object per task whatever --fetch-batch-size is.
+    if 0 < missing.num_rows <= max(RETRY_ONE_BY_ONE_MAX, 2 * cfg.fetch_batch_size):
         log.warning("run %s: %d objects of lost batches are read again, one per task", cfg.run_id, missing.num_rows)
         one_by_one = dataclasses.replace(inputs, table=missing, manifest_format=None)
         _process(ray, one_by_one, dataclasses.replace(cfg, fetch_batch_size=1), plan, part, run_date)
@@ -388,7 +411,7 @@ def _rows_for_lost_batches(ray, inputs: Inputs, cfg: RunConfig, spec: ModelSpec,
         return files
     log.warning("run %s: %d objects get %s rows (their fetch task failed %d times)",
                 cfg.run_id, missing.num_rows, BATCH_LOST, FETCH_TRIES)
-    write_lost_rows(lost_rows(missing, model=reading_tag(spec.tag, cfg.decode, cfg.tta), run_id=cfg.run_id), fs,
+    write_lost_rows(lost_rows(missing, model=reading_tag(spec.tag, cfg.decode, cfg.tta, cfg.backend), run_id=cfg.run_id), fs,
                     f"{out_path.rstrip('/')}/{DATA_DIR}", part, run_date, cfg.run_id, cfg.rows_per_file)
     return run_files(cfg.output, cfg.run_id, prefix=prefix, rewrite=0)
 
@@ -472,6 +495,7 @@ def _plan(ray, cfg: RunConfig):
         gpus,
         use_gpu=use_gpu,
         num_actors=cfg.num_actors,
+        actors_per_gpu=cfg.actors_per_gpu,
         threads=cfg.threads_per_actor,
         num_cpus=cfg.actor_num_cpus,
         fetch_cpus=cfg.fetch_num_cpus,
@@ -575,7 +599,7 @@ def _nothing_new(cfg: RunConfig, spec: ModelSpec, listed: pa.Table, t0: float) -
     """The summary of an incremental run whose listed objects are all in the ledger, answered
     without starting Ray (a scheduled run over an archive with nothing new takes seconds);
     None when there is work. Safe without the cluster lock: other runs only add to the ledger."""
-    tag = reading_tag(spec.tag, cfg.decode, cfg.tta)
+    tag = reading_tag(spec.tag, cfg.decode, cfg.tta, cfg.backend)
     cands = _unique_uris(listed)
     done = read_ledger(cfg.output, [r.get("ledger") for r in commit_records(cfg.output)], tag)
     if cands.num_rows == 0 or anti_join(cands, done).num_rows:
@@ -593,7 +617,7 @@ def _run_locked(
     ray, cfg: RunConfig, spec: ModelSpec, part: PartitionSpec, inputs: Inputs, t0: float, waited: float
 ) -> Summary:
     run_date = datetime.now(UTC).strftime("%Y-%m-%d")
-    tag = reading_tag(spec.tag, cfg.decode, cfg.tta)  # the rows' model and the ledger's key
+    tag = reading_tag(spec.tag, cfg.decode, cfg.tta, cfg.backend)  # the rows' model and the ledger's key
     # The ledger as of the last record seen now; records after it are checked at commit.
     records = commit_records(cfg.output)
     planned_seq = records[-1]["seq"] if records else 0

@@ -31,6 +31,7 @@ def plan_actors(
     num_cpus: float | None = None,
     max_node_cpus: float | None = None,
     fetch_cpus: float = 0.5,
+    actors_per_gpu: int = 1,
 ) -> ActorPlan:
     """max_node_cpus: CPUs of the largest node. An actor must fit on one node: on a cluster
     of small nodes (say 3 x 1 CPU) an actor reserving 1.5 CPUs would never be scheduled.
@@ -40,10 +41,14 @@ def plan_actors(
     if use_gpu:
         if cluster_gpus < 1 and num_actors is None:
             raise LprRayError("a GPU backend was asked for but the Ray cluster declares no GPUs")
-        n = num_actors or max(1, int(cluster_gpus))
-        # More actors than GPUs share them evenly: a fast GPU outruns one actor's CPU side (an
-        # H100 runs the small model at ~198,000 plates/s, one actor ~70,000; docs/RUNNING.md).
-        share = 1.0 if cluster_gpus < 1 or n <= cluster_gpus else 1.0 / math.ceil(n / int(cluster_gpus))
+        if actors_per_gpu < 1:
+            raise LprRayError(f"--actors-per-gpu must be >= 1, got {actors_per_gpu}")
+        # Several actors per GPU, when asked: a fast GPU outruns one actor's CPU side (an H100
+        # runs the small model at ~198,000 plates/s, one actor ~70,000; docs/RUNNING.md). Only
+        # when asked: an autoscaler adds GPU nodes for actors that wait for a whole GPU. The
+        # share is rounded down so that N of them always fit on one GPU.
+        n = num_actors or max(1, int(cluster_gpus)) * actors_per_gpu
+        share = math.floor(10_000 / actors_per_gpu) / 10_000
         # A GPU actor's CPU work is small (copies, decode of outputs).
         return ActorPlan(n, threads or 1, num_cpus if num_cpus is not None else 0.5, share)
     n = num_actors or max(1, int(cluster_cpus // 2))

@@ -126,7 +126,7 @@ class Recognizer:
         rows = build_rows(
             batch,
             reads,
-            model=reading_tag(self.spec.tag, self.decode, self.tta),
+            model=reading_tag(self.spec.tag, self.decode, self.tta, self.backend.name),
             backend=self.backend.name,
             run_id=self.run_id,
             processed_at=datetime.now(UTC),
