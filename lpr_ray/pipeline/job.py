@@ -87,8 +87,7 @@ def connect_ray():
         # line that says which, not Ray's traceback.
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         if address:
-            raise LprRayError(f"cannot reach the Ray cluster at RAY_ADDRESS={address} ({first}); is it up, "
-                              "and is the address right? Unset RAY_ADDRESS to start a private local Ray") from exc
+            raise _unreachable(address, first) from exc
         where = os.environ.get("RAY_TMPDIR") or "/tmp/ray"
         raise LprRayError(f"cannot start a local Ray ({type(exc).__name__}: {first}); Ray keeps its session "
                           f"under {where}: is that disk full or read-only? (RAY_TMPDIR moves it; RAY_ADDRESS "
@@ -108,8 +107,12 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
     try:
         socket.create_connection((m.group(1), int(m.group(2))), timeout=timeout_s).close()
     except OSError as exc:
-        raise LprRayError(f"cannot reach the Ray cluster at RAY_ADDRESS={address} ({exc.strerror or exc}); is it up, "
-                          "and is the address right? Unset RAY_ADDRESS to start a private local Ray") from exc
+        raise _unreachable(address, str(exc.strerror or exc)) from exc
+
+
+def _unreachable(address: str, detail: str) -> LprRayError:
+    return LprRayError(f"cannot reach the Ray cluster at RAY_ADDRESS={address} ({detail}); is it up, and is "
+                       "the address right? Unset RAY_ADDRESS to start a private local Ray")
 
 
 def _drop_token_notice(record: logging.LogRecord) -> bool:
