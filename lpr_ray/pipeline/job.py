@@ -85,7 +85,7 @@ def connect_ray():
     except (ConnectionError, RuntimeError, TimeoutError, OSError) as exc:
         # A full or read-only disk under Ray's session folder, or a cluster that is down: one
         # line that says which, not Ray's traceback.
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        first = _first_line(exc)
         if address:
             raise _unreachable(address, first) from exc
         where = os.environ.get("RAY_TMPDIR") or "/tmp/ray"
@@ -119,6 +119,16 @@ def _drop_token_notice(record: logging.LogRecord) -> bool:
     return "Token authentication is enabled for this Ray cluster" not in record.getMessage()
 
 
+def _tag(spec: ModelSpec, cfg: RunConfig) -> str:
+    """The rows' `model` and the ledger's key for this run (reading.reading_tag)."""
+    return reading_tag(spec.tag, cfg.decode, cfg.tta, cfg.backend)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's first line, short enough for a one-line error."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
 def _crash_point(name: str) -> None:
     """Fault injection for the crash tests: LPR_RAY_CRASH_AT=name kills this process here."""
     if os.environ.get("LPR_RAY_CRASH_AT") == name:
@@ -126,7 +136,6 @@ def _crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-# A label of digits only ("1234") is a plate, not a number: manifests' CSV is read as text.
 def _csv_options(fs, path: str) -> tuple[pacsv.ReadOptions, pacsv.ConvertOptions]:
     """Every column as text, under its header name stripped of spaces (`uri ,label` is
     accepted by the header check): a label "0123" or a key "0012" must not become a number."""
@@ -188,8 +197,7 @@ def _manifest_on_driver(inputs: Inputs) -> pa.Table | None:
             table = table.select([c for c in ("uri", "label") if c in table.column_names])
         return table.cast(pa.schema([(c, pa.string()) for c in table.column_names]))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise LprRayError(f"manifest {inputs.uri} cannot be read ({first}); expected a Parquet file or a UTF-8 "
+        raise LprRayError(f"manifest {inputs.uri} cannot be read ({_first_line(exc)}); expected a Parquet file or a UTF-8 "
                           "CSV with a header and a 'uri' column, the same number of fields on every row") from exc
 
 
@@ -369,12 +377,7 @@ def _process(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, part: Partiti
             min_rows_per_file=min(cfg.min_rows_per_file, max(1, inputs.count or cfg.min_rows_per_file)),
             max_rows_per_file=cfg.rows_per_file,
         )
-    try:
-        return stage_times(ds)
-    except Exception as exc:  # noqa: BLE001 - Ray's private statistics describe the run; a
-        # change in them must not stop a run whose rows are all written
-        log.debug("no per-stage times: %s: %s", type(exc).__name__, exc)
-        return {}
+    return stage_times(ds)
 
 
 # Objects of lost batches read again one per task, to isolate the one that kills its worker,
@@ -414,7 +417,7 @@ def _rows_for_lost_batches(ray, inputs: Inputs, cfg: RunConfig, spec: ModelSpec,
         return files
     log.warning("run %s: %d objects get %s rows (their fetch task failed %d times)",
                 cfg.run_id, missing.num_rows, BATCH_LOST, FETCH_TRIES)
-    write_lost_rows(lost_rows(missing, model=reading_tag(spec.tag, cfg.decode, cfg.tta, cfg.backend), run_id=cfg.run_id), fs,
+    write_lost_rows(lost_rows(missing, model=_tag(spec, cfg), run_id=cfg.run_id), fs,
                     f"{out_path.rstrip('/')}/{DATA_DIR}", part, run_date, cfg.run_id, cfg.rows_per_file)
     return run_files(cfg.output, cfg.run_id, prefix=prefix, rewrite=0)
 
@@ -602,7 +605,7 @@ def _nothing_new(cfg: RunConfig, spec: ModelSpec, listed: pa.Table, t0: float) -
     """The summary of an incremental run whose listed objects are all in the ledger, answered
     without starting Ray (a scheduled run over an archive with nothing new takes seconds);
     None when there is work. Safe without the cluster lock: other runs only add to the ledger."""
-    tag = reading_tag(spec.tag, cfg.decode, cfg.tta, cfg.backend)
+    tag = _tag(spec, cfg)
     cands = _unique_uris(listed)
     done = read_ledger(cfg.output, [r.get("ledger") for r in commit_records(cfg.output)], tag)
     if cands.num_rows == 0 or anti_join(cands, done).num_rows:
@@ -620,7 +623,7 @@ def _run_locked(
     ray, cfg: RunConfig, spec: ModelSpec, part: PartitionSpec, inputs: Inputs, t0: float, waited: float
 ) -> Summary:
     run_date = datetime.now(UTC).strftime("%Y-%m-%d")
-    tag = reading_tag(spec.tag, cfg.decode, cfg.tta, cfg.backend)  # the rows' model and the ledger's key
+    tag = _tag(spec, cfg)  # the rows' model and the ledger's key
     # The ledger as of the last record seen now; records after it are checked at commit.
     records = commit_records(cfg.output)
     planned_seq = records[-1]["seq"] if records else 0

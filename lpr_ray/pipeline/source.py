@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pyarrow as pa
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
@@ -38,7 +39,7 @@ class TableSource(Datasource):
         tasks = []
         for start in range(0, self._table.num_rows, self._rows):
             # A copy, not slice(): a pickled slice carries the whole table's buffers.
-            part = self._table.take(pa.array(range(start, min(start + self._rows, self._table.num_rows))))
+            part = self._table.take(np.arange(start, min(start + self._rows, self._table.num_rows)))
             meta = BlockMetadata(num_rows=part.num_rows, size_bytes=part.nbytes, exec_stats=None, input_files=None)
             tasks.append(ReadTask(functools.partial(_as_blocks, part), meta, schema=part.schema, per_task_row_limit=per_task_row_limit))
         self._tasks[per_task_row_limit] = tasks
