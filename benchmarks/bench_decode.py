@@ -43,12 +43,12 @@ def main() -> None:
     args = ap.parse_args()
 
     from lpr_ray.backends import BackendOptions, load_backend
-    from lpr_ray.charset import US
-    from lpr_ray.dataset import load_tao
-    from lpr_ray.decode import ctc_greedy_decode
-    from lpr_ray.grammar import grammar_decode, us_class_prior
-    from lpr_ray.model import resolve_model
-    from lpr_ray.reading import read_batch
+    from lpr_ray.core.charset import US
+    from lpr_ray.core.dataset import load_tao
+    from lpr_ray.core.decode import ctc_greedy_decode
+    from lpr_ray.core.grammar import grammar_decode, us_class_prior
+    from lpr_ray.core.model import resolve_model
+    from lpr_ray.core.reading import read_batch
     from lpr_ray.synth import render_batch
 
     spec = resolve_model(None)

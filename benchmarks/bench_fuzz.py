@@ -62,7 +62,7 @@ def main() -> None:
 
     from lpr_ray.pipeline.config import RunConfig
     from lpr_ray.pipeline.job import run_job
-    from lpr_ray.results import read_results
+    from lpr_ray.results.table import read_results
 
     print(f"# bench_fuzz: {platform.node()}, {os.cpu_count()} CPUs, commit {git_commit()}, "
           f"{time.strftime('%Y-%m-%d')}, {args.objects} mutated crops a round\n")

@@ -56,8 +56,8 @@ def model_folders(work: Path) -> dict[str, Path]:
     """The shipped model's folder and a baseline18 folder (ONNX + model.pt) with random weights."""
     import torch
 
-    from lpr_ray.charset import US
-    from lpr_ray.model import resolve_model
+    from lpr_ray.core.charset import US
+    from lpr_ray.core.model import resolve_model
     from lpr_ray.models import create_model
     from lpr_ray.train.export import export_onnx
 
@@ -77,7 +77,7 @@ def throughput_rows(folders, batch_sizes, precisions, device, seconds) -> list[d
     import torch
 
     from lpr_ray.backends import BackendOptions, load_backend
-    from lpr_ray.model import resolve_model
+    from lpr_ray.core.model import resolve_model
 
     cuda = device.startswith("cuda")
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -108,9 +108,9 @@ def throughput_rows(folders, batch_sizes, precisions, device, seconds) -> list[d
 
 def agreement(folder: Path, val_tao: str, device: str) -> dict:
     from lpr_ray.backends import BackendOptions, load_backend
-    from lpr_ray.dataset import load_tao_arrays
-    from lpr_ray.decode import ctc_greedy_decode
-    from lpr_ray.model import resolve_model
+    from lpr_ray.core.dataset import load_tao_arrays
+    from lpr_ray.core.decode import ctc_greedy_decode
+    from lpr_ray.core.model import resolve_model
 
     spec = resolve_model(str(folder))
     chars = tuple(spec.charset.characters)
@@ -148,7 +148,7 @@ def _decode_batch(uris: list[str]) -> tuple[dict, float]:
 
 def end_to_end(val_tao: str, copies: int, workers: int, device: str, work: Path) -> dict:
     import lpr_ray.pipeline.recognizer as recognizer_module
-    from lpr_ray.dataset import list_tao
+    from lpr_ray.core.dataset import list_tao
     from lpr_ray.pipeline.recognizer import Recognizer
 
     src = [Path(s.uri) for s in list_tao(val_tao)]
@@ -246,7 +246,7 @@ def main() -> None:
 
     import torch
 
-    from lpr_ray.model import resolve_model
+    from lpr_ray.core.model import resolve_model
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         # Every part would fail (or quietly measure the CPU): say why once, and fail.

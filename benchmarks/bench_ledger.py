@@ -4,8 +4,8 @@
 
 For each N: a committed ledger of N objects in Parquet files of 1M rows (as N/1M runs would
 leave), and a listing of N + 1% new objects with 0.1% changed ETags. Measures the Parquet bytes
-per object, the time to read the ledger (uri, version for one model: lpr_ray.pipeline.ledger.
-read_ledger) and to anti-join (lpr_ray.pipeline.ledger.anti_join), and the peak RSS of the
+per object, the time to read the ledger (uri, version for one model: lpr_ray.results.ledger.
+read_ledger) and to anti-join (lpr_ray.results.ledger.anti_join), and the peak RSS of the
 process. Prints a Markdown table (BENCHMARKS.md "Ledger").
 """
 
@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from lpr_ray.cli.args import positive_int
-from lpr_ray.pipeline.ledger import anti_join, ledger_rows, read_ledger  # noqa: E402
+from lpr_ray.results.ledger import anti_join, ledger_rows, read_ledger  # noqa: E402
 
 MODEL = "us_lprnet_small@0123456789ab"
 

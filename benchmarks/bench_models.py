@@ -44,8 +44,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from lpr_ray.backends import BackendOptions, load_backend
-    from lpr_ray.charset import US
-    from lpr_ray.model import ModelSpec, file_sha256, resolve_model
+    from lpr_ray.core.charset import US
+    from lpr_ray.core.model import ModelSpec, file_sha256, resolve_model
     from lpr_ray.models import create_model
     from lpr_ray.models.flops import count_flops, count_params
     from lpr_ray.train.export import export_onnx

@@ -34,9 +34,9 @@ BLOCK = 1024  # RunConfig.fetch_batch_size's default
 
 
 def plain_loop(uris: list[str], backend, characters, batch_size: int) -> int:
-    from lpr_ray.decode import ctc_greedy_decode
-    from lpr_ray.image import decode_crop
-    from lpr_ray.objects import read_object
+    from lpr_ray.core.decode import ctc_greedy_decode
+    from lpr_ray.core.image import decode_crop
+    from lpr_ray.core.objects import read_object
 
     n_rows, batch = 0, []
 
@@ -84,8 +84,8 @@ def block_breakdown(uris_s3: list[str], uris_local: list[str], model: str | None
     import ray
     from ray.data.block import BlockAccessor
 
-    from lpr_ray.image import decode_crop
-    from lpr_ray.objects import read_object
+    from lpr_ray.core.image import decode_crop
+    from lpr_ray.core.objects import read_object
     from lpr_ray.pipeline.fetch import fetch_and_decode
     from lpr_ray.pipeline.recognizer import Recognizer
 
@@ -123,7 +123,7 @@ def block_breakdown(uris_s3: list[str], uris_local: list[str], model: str | None
 def fetch_and_decode_reads(uris: np.ndarray) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from lpr_ray.objects import read_object
+    from lpr_ray.core.objects import read_object
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(lambda u: read_object(str(u), 64 << 20), uris))
@@ -139,7 +139,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=positive_int, default=2, help="repetitions of each timing (the best is kept)")
     args = ap.parse_args()
 
-    from lpr_ray.model import resolve_model
+    from lpr_ray.core.model import resolve_model
 
     spec = resolve_model(args.model)
     with tempfile.TemporaryDirectory(prefix="lpr-bench-") as tmp:
@@ -151,7 +151,7 @@ def measure(args, spec, cpus: int, work: Path) -> None:
     import pyarrow.parquet as pq
 
     from lpr_ray.backends import BackendOptions, load_backend
-    from lpr_ray.dataset import list_tao, load_tao_arrays
+    from lpr_ray.core.dataset import list_tao, load_tao_arrays
     from lpr_ray.local.s3server import LocalS3
     from lpr_ray.pipeline.config import RunConfig
     from lpr_ray.pipeline.job import connect_ray, run_job

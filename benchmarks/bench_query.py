@@ -1,4 +1,4 @@
-"""Query latency of `lpr_ray.query` (DuckDB over the committed Parquet) on synthetic results.
+"""Query latency of `lpr_ray.results.query` (DuckDB over the committed Parquet) on synthetic results.
 
     .venv/bin/python benchmarks/bench_query.py [--rows 20000000] [--root DIR] [--repeat 3]
                                               [--keep] [--write-md BENCHMARKS.md]
@@ -48,7 +48,7 @@ def _strings(codes: np.ndarray) -> pa.Array:
 
 
 def make_file(rng: np.random.Generator, pool: np.ndarray, n: int, run_id: str, start: datetime, file_no: int) -> pa.Table:
-    from lpr_ray.results import SCHEMA
+    from lpr_ray.results.table import SCHEMA
 
     plates_codes = pool[rng.integers(0, len(pool), n)]  # each car comes back about 10 times
     char_conf = (1.0 - rng.beta(0.6, 12.0, size=(n, PLATE_LEN))).astype(np.float32)
@@ -211,7 +211,7 @@ def main() -> None:
                     "## Query",
                     "",
                     f"`benchmarks/bench_query.py --rows {args.rows}{' --s3' if args.s3 else ''}`: "
-                    "`lpr_ray.query` (what `lpr-ray query` and `lpr-ray report` run) over a synthetic "
+                    "`lpr_ray.results.query` (what `lpr-ray query` and `lpr-ray report` run) over a synthetic "
                     "results root (docs/LAYOUT.md). Local roots are read by DuckDB's Parquet reader, "
                     "object storage through a pyarrow dataset registered in DuckDB.",
                     "",
@@ -229,7 +229,7 @@ def main() -> None:
 
 
 def time_queries(uri: str, repeat: int):
-    from lpr_ray import query
+    from lpr_ray.results import query
 
     t = time.perf_counter()
     res = query.Results(uri)

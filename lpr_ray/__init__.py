@@ -12,7 +12,7 @@ __all__ = ["PlateResult", "Recognizer", "__version__"]
 def __getattr__(name: str):
     # `from lpr_ray import Recognizer` without loading ONNX Runtime when the package is imported.
     if name in ("Recognizer", "PlateResult"):
-        from lpr_ray import recognizer
+        from lpr_ray.inference import recognizer
 
         return getattr(recognizer, name)
     raise AttributeError(f"module 'lpr_ray' has no attribute {name!r}")

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lpr_ray.charset import CN_CHARACTERS  # noqa: E402
+from lpr_ray.core.charset import CN_CHARACTERS  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "lpr_ray" / "synth" / "cn" / "assets"
 CELL = (45, 90)  # width, height in mm (GA 36-2018)

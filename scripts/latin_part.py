@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lpr_ray.charset import US
+from lpr_ray.core.charset import US
 
 
 def main(argv: list[str]) -> int:

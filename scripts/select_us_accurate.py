@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lpr_ray.charset import US
-from lpr_ray.dataset import load_tao_arrays
-from lpr_ray.decode import ctc_greedy_decode
+from lpr_ray.core.charset import US
+from lpr_ray.core.dataset import load_tao_arrays
+from lpr_ray.core.decode import ctc_greedy_decode
 from lpr_ray.train.checkpoint import load_model_from_checkpoint
 
 

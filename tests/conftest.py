@@ -61,7 +61,7 @@ def s3(tmp_path_factory) -> Iterator:
 
 
 def _cluster(s3, **kwargs):
-    from lpr_ray.local.ray_cluster import LocalRayCluster
+    from ray_cluster import LocalRayCluster
 
     # Declared CPUs, not the machine's: Ray on 2 cores hangs when actors hold every CPU.
     return LocalRayCluster(num_cpus=2, env=s3.env(), **kwargs)
@@ -91,7 +91,7 @@ def ray_cluster_with_dashboard(s3) -> Iterator:
 def model_dir(tmp_path_factory):
     from contract_models import write_contract_model
 
-    from lpr_ray.charset import US
+    from lpr_ray.core.charset import US
 
     d = tmp_path_factory.mktemp("model")
     write_contract_model(d, list(US.characters), seed=5)

@@ -1,7 +1,7 @@
 """Hostile objects for the "nothing lost" tests: bytes a plate archive really ends up holding.
 
 `make_hostile_objects(seed)` returns (name, data, expected_status) triples, at least 200 of
-them, deterministic for a seed. `expected_status` is what `lpr_ray.image.decode_crop` must return
+them, deterministic for a seed. `expected_status` is what `lpr_ray.core.image.decode_crop` must return
 (checked by tests/test_image_hostile.py); the pipeline must produce exactly one row for each
 object whatever its status.
 

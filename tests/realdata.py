@@ -27,10 +27,10 @@ def assert_run_matches_eval(s3, tmp_path: Path, name: str, n: int, **reading) ->
     """Run the job on n real plates in S3 with `reading` (decode=..., tta=...): every row carries
     the plate and confidences `evaluate_dataset` gives with the same options. Returns the
     run's saved config."""
-    from lpr_ray.evaluate import evaluate_dataset
+    from lpr_ray.inference.evaluate import evaluate_dataset
     from lpr_ray.pipeline.config import RunConfig
     from lpr_ray.pipeline.job import run_job
-    from lpr_ray.results import read_results
+    from lpr_ray.results.table import read_results
 
     subset = real_subset(tmp_path / "tao", n)
     s3.upload_dir(str(subset), f"s3://{s3.bucket}/{name}-in")

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from standin import standin_render  # noqa: E402
 
 from lpr_ray.cli.main import main as cli_main  # noqa: E402
-from lpr_ray.errors import LprRayError  # noqa: E402
+from lpr_ray.core.errors import LprRayError  # noqa: E402
 from lpr_ray.train import average as avg  # noqa: E402
 from lpr_ray.train import data as tdata  # noqa: E402
 from lpr_ray.train.checkpoint import load_checkpoint, load_model_from_checkpoint  # noqa: E402

@@ -41,11 +41,11 @@ from lpr_ray.backends.trt_build import (
     plan_build,
     prepare_onnx,
 )
-from lpr_ray.charset import Charset
-from lpr_ray.decode import ctc_greedy_decode
-from lpr_ray.errors import LprRayError
-from lpr_ray.image import to_model_input
-from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, resolve_model
+from lpr_ray.core.charset import Charset
+from lpr_ray.core.decode import ctc_greedy_decode
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.image import to_model_input
+from lpr_ray.core.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, resolve_model
 
 US = list("0123456789ABCDEFGHIJKLMNPQRSTUVWXYZ")
 
@@ -527,7 +527,7 @@ def _write_torch_model(folder: Path, arch: str = "lprnet_small", seed: int = 0, 
 def _test_images(n: int) -> np.ndarray:
     parts = [images(n, seed=9)]
     if REAL.exists():
-        from lpr_ray.dataset import load_tao_arrays
+        from lpr_ray.core.dataset import load_tao_arrays
 
         parts.append(load_tao_arrays(str(REAL), Charset(tuple(US)))[0][:n])
     return np.concatenate(parts)

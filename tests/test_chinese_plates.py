@@ -9,13 +9,13 @@ from collections import Counter
 import pytest
 from realdata import REAL
 
-from lpr_ray import query
-from lpr_ray.charset import CN
 from lpr_ray.cli.main import main
-from lpr_ray.dataset import list_tao
+from lpr_ray.core.charset import CN
+from lpr_ray.core.dataset import list_tao
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.job import run_job
-from lpr_ray.results import read_results
+from lpr_ray.results import query
+from lpr_ray.results.table import read_results
 from lpr_ray.synth import write_dataset
 
 CN_REAL = REAL.parent / "cn_real_val"

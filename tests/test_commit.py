@@ -12,12 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lpr_ray.errors import LprRayError
-from lpr_ray.pipeline.commit import Candidate, commit, create_exclusive
-from lpr_ray.pipeline.ledger import add_version, anti_join, ledger_rows, read_ledger, write_ledger
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.storage import arrow_filesystem
 from lpr_ray.pipeline.partition import UNKNOWN, PartitionSpec
-from lpr_ray.results import SCHEMA, commit_records, committed_files, read_results
-from lpr_ray.storage import arrow_filesystem
+from lpr_ray.results.commit import Candidate, commit, create_exclusive
+from lpr_ray.results.ledger import add_version, anti_join, ledger_rows, read_ledger, write_ledger
+from lpr_ray.results.table import SCHEMA, commit_records, committed_files, read_results
 
 PATTERN = r"(?P<site>[^/]+)/(?P<camera>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/"
 
@@ -172,7 +172,7 @@ def test_partition_values_and_validation():
 
 @pytest.mark.slow
 def test_store_ignoring_if_none_match_is_refused(s3, monkeypatch):
-    from lpr_ray.pipeline import commit as commit_module
+    from lpr_ray.results import commit as commit_module
 
     monkeypatch.setattr(commit_module, "_s3_create", lambda *a: True)  # every create "succeeds"
     monkeypatch.setattr(commit_module, "_PROBED", set())
@@ -184,7 +184,7 @@ def test_store_ignoring_if_none_match_is_refused(s3, monkeypatch):
 def test_ledgers_outside_the_root_are_read_from_their_own_store(s3, tmp_path):
     """--ledger outside OUTPUT: records name the ledger by full URI (or absolute path), which
     must be read with that URI's filesystem, not OUTPUT's; covered_keys goes the same way."""
-    from lpr_ray.pipeline.commit import covered_keys
+    from lpr_ray.results.commit import covered_keys
 
     root = f"s3://{s3.bucket}/ledger-root"
     model = "m@1"

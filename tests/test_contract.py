@@ -7,10 +7,10 @@ import pytest
 from contract_models import build_contract_model, write_contract_model
 
 from lpr_ray.backends import BackendOptions, load_backend
-from lpr_ray.charset import US
-from lpr_ray.decode import ctc_greedy_decode, softmax_to_contract
-from lpr_ray.errors import LprRayError
-from lpr_ray.model import resolve_model
+from lpr_ray.core.charset import US
+from lpr_ray.core.decode import ctc_greedy_decode, softmax_to_contract
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.model import resolve_model
 from lpr_ray.pipeline.fetch import fetch_and_decode
 from lpr_ray.pipeline.recognizer import Recognizer
 

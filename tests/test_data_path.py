@@ -16,13 +16,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from lpr_ray.backends import load_backend
-from lpr_ray.decode import ctc_greedy_decode
-from lpr_ray.model import resolve_model
+from lpr_ray.core.decode import ctc_greedy_decode
+from lpr_ray.core.model import resolve_model
 from lpr_ray.pipeline import job as job_module
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.fetch import fetch_and_decode
 from lpr_ray.pipeline.job import run_job
-from lpr_ray.results import read_results
+from lpr_ray.results.table import read_results
 
 
 def png(i: int) -> bytes:
@@ -154,7 +154,7 @@ def test_csv_headers_with_spaces_keep_keys_and_labels_as_text(tmp_path):
 
 
 def test_a_malformed_csv_manifest_is_one_error_line(tmp_path):
-    from lpr_ray.errors import LprRayError
+    from lpr_ray.core.errors import LprRayError
     from lpr_ray.pipeline.inputs import Inputs
 
     manifest = tmp_path / "m.csv"

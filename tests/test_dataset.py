@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lpr_ray.charset import US, Charset
 from lpr_ray.cli.main import main
-from lpr_ray.dataset import list_tao, load_tao
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.charset import US, Charset
+from lpr_ray.core.dataset import list_tao, load_tao
+from lpr_ray.core.errors import LprRayError
 from lpr_ray.synth import write_dataset
 
 

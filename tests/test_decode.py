@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lpr_ray.charset import US, Charset
-from lpr_ray.decode import ctc_greedy_decode, emitted_mask, softmax_to_contract
+from lpr_ray.core.charset import US, Charset
+from lpr_ray.core.decode import ctc_greedy_decode, emitted_mask, softmax_to_contract
 
 CH = US.characters
 B = US.blank  # 35

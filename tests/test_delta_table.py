@@ -20,9 +20,9 @@ from test_commit import _fake_run, _rows
 from test_query import sample_runs, write_results_root
 
 from lpr_ray.cli.main import main as cli_main
-from lpr_ray.errors import LprRayError
-from lpr_ray.results import commit_records, read_results
-from lpr_ray.vacuum import vacuum
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.results.table import commit_records, read_results
+from lpr_ray.results.vacuum import vacuum
 
 deltalake = pytest.importorskip("deltalake", reason="the dev extra installs deltalake")
 

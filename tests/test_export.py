@@ -11,10 +11,10 @@ onnx = pytest.importorskip("onnx")
 from test_train import standin_render  # noqa: E402
 
 from lpr_ray.backends import BackendOptions, load_backend  # noqa: E402
-from lpr_ray.charset import US  # noqa: E402
-from lpr_ray.decode import ctc_greedy_decode  # noqa: E402
-from lpr_ray.errors import LprRayError  # noqa: E402
-from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, resolve_model  # noqa: E402
+from lpr_ray.core.charset import US  # noqa: E402
+from lpr_ray.core.decode import ctc_greedy_decode  # noqa: E402
+from lpr_ray.core.errors import LprRayError  # noqa: E402
+from lpr_ray.core.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, resolve_model  # noqa: E402
 from lpr_ray.models import create_model  # noqa: E402
 from lpr_ray.train import data as tdata  # noqa: E402
 from lpr_ray.train.config import TrainConfig  # noqa: E402
@@ -152,7 +152,7 @@ def test_temperature_changes_confidence_not_reads(tmp_path):
 def test_a_failed_export_over_a_model_folder_leaves_the_old_model_whole(checkpoint, tmp_path, monkeypatch):
     """The folder a job reads keeps its previous model.onnx, characters list and config when an
     export over it fails late (here: copying the checkpoint, the last file written)."""
-    from lpr_ray.model import file_sha256
+    from lpr_ray.core.model import file_sha256
     from lpr_ray.train import checkpoint as ckpt_module
 
     monkeypatch.setattr(tdata, "render_synthetic", standin_render)

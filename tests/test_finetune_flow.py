@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from lpr_ray.model import DEFAULT_MODEL_DIR
+from lpr_ray.core.model import DEFAULT_MODEL_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -14,12 +14,12 @@ from contract_models import write_contract_model
 from realdata import REAL, assert_run_matches_eval
 
 from lpr_ray.backends import BackendOptions, load_backend
-from lpr_ray.charset import US
-from lpr_ray.decode import ctc_greedy_decode, softmax_to_contract
-from lpr_ray.errors import LprRayError
-from lpr_ray.grammar import ClassPrior, grammar_decode, us_class_prior
-from lpr_ray.model import resolve_model
-from lpr_ray.reading import check_decode, read_batch
+from lpr_ray.core.charset import US
+from lpr_ray.core.decode import ctc_greedy_decode, softmax_to_contract
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.grammar import ClassPrior, grammar_decode, us_class_prior
+from lpr_ray.core.model import resolve_model
+from lpr_ray.core.reading import check_decode, read_batch
 
 CHARS = US.characters
 BLANK = len(CHARS)

@@ -4,9 +4,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lpr_ray.charset import US  # noqa: E402
-from lpr_ray.errors import LprRayError  # noqa: E402
-from lpr_ray.model import DEFAULT_MODEL_DIR  # noqa: E402
+from lpr_ray.core.charset import US  # noqa: E402
+from lpr_ray.core.errors import LprRayError  # noqa: E402
+from lpr_ray.core.model import DEFAULT_MODEL_DIR  # noqa: E402
 from lpr_ray.models import create_model  # noqa: E402
 from lpr_ray.models.flops import count_flops  # noqa: E402
 from lpr_ray.train.checkpoint import init_weights_from, load_model_from_checkpoint  # noqa: E402

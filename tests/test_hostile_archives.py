@@ -25,12 +25,12 @@ import pytest
 from contract_models import write_contract_model
 from hostile import make_fuzzed_objects, make_hostile_objects
 
-from lpr_ray.charset import US
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.charset import US
+from lpr_ray.core.errors import LprRayError
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.fetch import fetch_and_decode
 from lpr_ray.pipeline.job import run_job
-from lpr_ray.results import read_results
+from lpr_ray.results.table import read_results
 
 pytestmark = pytest.mark.slow
 
@@ -70,10 +70,10 @@ def check_one_row_each(rows: list[dict], expected: dict[str, str | None]) -> dic
 
 
 def test_opencv_refuses_to_allocate_past_the_pixel_limit_whatever_the_header_says():
-    """The second wall: with lpr_ray.image imported, OpenCV itself refuses a 20M-pixel image
+    """The second wall: with lpr_ray.core.image imported, OpenCV itself refuses a 20M-pixel image
     (our header parsers are the first wall, and a parser can be fooled)."""
     code = textwrap.dedent("""
-        import cv2, numpy as np, lpr_ray.image
+        import cv2, numpy as np, lpr_ray.core.image
         img = np.zeros((4000, 5000), np.uint8)
         ok, buf = cv2.imencode(".png", img)
         try:
@@ -93,7 +93,7 @@ def test_a_thousand_mutated_crops_decode_to_a_status_in_bounded_memory():
     code = textwrap.dedent("""
         import json, resource
         from hostile import make_fuzzed_objects
-        from lpr_ray.image import DEFAULT_MAX_PIXELS, decode_crop
+        from lpr_ray.core.image import DEFAULT_MAX_PIXELS, decode_crop
         objects = make_fuzzed_objects(seed=21, count=1000)
         decode_crop(objects[0][1])  # the first decode sets up OpenCV's threads and arenas
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hostile import BOMB_NAME, make_hostile_objects
 
-from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH, decode_crop
+from lpr_ray.core.image import MODEL_HEIGHT, MODEL_WIDTH, decode_crop
 
 OBJECTS = make_hostile_objects(seed=0)
 TESTS_DIR = Path(__file__).resolve().parent
@@ -67,7 +67,7 @@ _MEASURE = """
     import json, resource, sys, time
     sys.path.insert(0, ".")
     import hostile
-    from lpr_ray.image import decode_crop
+    from lpr_ray.core.image import decode_crop
     data = {build}
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()

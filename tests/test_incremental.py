@@ -4,7 +4,7 @@ The crash tests run the real CLI in a subprocess against the session cluster and
 with SIGKILL at chosen points (LPR_RAY_CRASH_AT, fault injection in lpr_ray/pipeline/job.py),
 at a moment chosen from outside, or kill a recogniser actor; then they run it again and check
 that every object is in the committed results exactly once and that nothing uncommitted is
-visible to the reader (lpr_ray.results).
+visible to the reader (lpr_ray.results.table).
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ import pytest
 from contract_models import write_contract_model
 from pyarrow.fs import FileSelector
 
-from lpr_ray.charset import US
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.charset import US
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.storage import arrow_filesystem
 from lpr_ray.pipeline import job as job_module
 from lpr_ray.pipeline import lock as cluster_lock
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.job import run_job
 from lpr_ray.pipeline.summary import run_files
-from lpr_ray.results import commit_records, committed_files, read_results
-from lpr_ray.storage import arrow_filesystem
+from lpr_ray.results.table import commit_records, committed_files, read_results
 
 pytestmark = pytest.mark.slow
 
@@ -364,7 +364,7 @@ def test_failed_reads_are_retried_by_the_next_run(s3, ray_cluster, model_dir, tm
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from lpr_ray.pipeline.ledger import read_ledger
+    from lpr_ray.results.ledger import read_ledger
 
     uris = put_objects(s3, "retry-in", 0, 3)
     junk = f"s3://{s3.bucket}/retry-in/junk.png"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from contract_models import write_contract_model
+from ray_cluster import LocalRayCluster, ray_executable
 from realdata import REAL
 
-from lpr_ray.charset import US
-from lpr_ray.local.ray_cluster import LocalRayCluster, ray_executable
-from lpr_ray.results import read_results
+from lpr_ray.core.charset import US
+from lpr_ray.results.table import read_results
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,12 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lpr_ray"
 
-# Top-level modules by tier; every folder is its own tier.
-CORE = {"atomic", "catalog", "charset", "dataset", "decode", "errors", "grammar", "image", "metrics", "preview",
-        "model", "objects", "plate_formats", "plate_styles", "reading", "storage", "tta"}
-RESULTS = {"delta_log", "results", "reviews", "vacuum", "query", "report"}  # the output root
-INFERENCE = {"evaluate", "recognizer"}  # a model on images or a dataset through a backend
-# What each tier may import, besides itself.
+# Every folder is its own tier; what each may import, besides itself.
 ALLOWED = {
     "package": {"core", "inference"},  # lpr_ray/__init__.py: the public API, imported lazily
     "core": set(),
@@ -29,22 +24,18 @@ ALLOWED = {
     "cli": {"core", "models", "backends", "local", "synth", "results", "inference", "train", "pipeline",
             "review"},
 }
-CORE_MODULES = ["lpr_ray", *(f"lpr_ray.{m}" for m in sorted(CORE))]
+CORE_MODULES = ["lpr_ray", *(f"lpr_ray.core.{p.stem}" for p in sorted((PACKAGE / "core").glob("*.py")))]
 
 
 def tier(module: str) -> str:
     parts = module.split(".")
-    if len(parts) == 1 or parts[1] == "__init__" or not (
-        (PACKAGE / parts[1]).is_dir() or (PACKAGE / f"{parts[1]}.py").exists()
-    ):
-        return "core"  # the package itself, or a name it defines (__version__)
-    if (PACKAGE / parts[1]).is_dir():
-        return parts[1]
-    name = parts[1]
-    for label, members in (("core", CORE), ("results", RESULTS), ("inference", INFERENCE)):
-        if name in members:
-            return label
-    raise AssertionError(f"lpr_ray/{name}.py belongs to no tier: add it to CORE, RESULTS or INFERENCE")
+    if len(parts) == 1 or parts[1] == "__init__":
+        return "package"
+    if not (PACKAGE / parts[1]).is_dir() and not (PACKAGE / f"{parts[1]}.py").exists():
+        return "core"  # a name lpr_ray/__init__.py defines (__version__): no imports behind it
+    if not (PACKAGE / parts[1]).is_dir():
+        raise AssertionError(f"{module}: every module lives in a tier folder (one of {sorted(ALLOWED)})")
+    return parts[1]
 
 
 def imports(path: Path):
@@ -62,7 +53,7 @@ def test_imports_point_down_only():
     wrong = []
     for path in sorted(PACKAGE.rglob("*.py")):
         module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-        own = "package" if module == "lpr_ray.__init__" else tier(module)
+        own = tier(module)
         for target, line in imports(path):
             other = tier(target)
             if other != own and other not in ALLOWED[own]:
@@ -74,7 +65,7 @@ def test_core_does_not_import_heavy_frameworks():
     code = (
         "import sys\n"
         + "".join(f"import {m}\n" for m in CORE_MODULES)
-        + "import lpr_ray.grammar\nlpr_ray.grammar.us_class_prior()\n"  # its lazy imports too
+        + "import lpr_ray.core.grammar\nlpr_ray.core.grammar.us_class_prior()\n"  # its lazy imports too
         + "heavy = [m for m in ('torch', 'ray', 'tensorrt', 'PIL', 'pyarrow') if m in sys.modules]\n"
         + "print(','.join(heavy))\n"
     )

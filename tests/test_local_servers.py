@@ -216,8 +216,7 @@ def test_ray_driver_runs_tasks_and_reads_s3(s3, ray_cluster):
 def test_job_submission_fake_gpu_and_second_node(s3):
     """Jobs API (SDK and CLI), a declared GPU on a CPU machine, an extra node; clean stop."""
     from ray.job_submission import JobStatus
-
-    from lpr_ray.local.ray_cluster import LocalRayCluster
+    from ray_cluster import LocalRayCluster
 
     cluster = LocalRayCluster(
         num_cpus=1,

@@ -1,6 +1,6 @@
 import pytest
 
-from lpr_ray.metrics import edit_distance, evaluate_reads
+from lpr_ray.core.metrics import edit_distance, evaluate_reads
 
 
 def test_edit_distance():

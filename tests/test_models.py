@@ -4,7 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lpr_ray.charset import US  # noqa: E402
+from lpr_ray.core.charset import US  # noqa: E402
 from lpr_ray.models import ARCHITECTURES, DEFAULT_ARCH, create_model  # noqa: E402
 from lpr_ray.models.flops import count_flops, count_params  # noqa: E402
 
@@ -43,7 +43,7 @@ def test_baseline18_sums_rgb():
 
 
 def test_unknown_arch_is_a_clear_error():
-    from lpr_ray.errors import LprRayError
+    from lpr_ray.core.errors import LprRayError
 
     with pytest.raises(LprRayError, match="unknown architecture"):
         create_model("resnet999", 36)
@@ -54,7 +54,7 @@ def test_core_imports_do_not_pull_torch():
     import sys
 
     code = (
-        "import sys, lpr_ray, lpr_ray.decode, lpr_ray.image, lpr_ray.dataset, lpr_ray.model;"
+        "import sys, lpr_ray, lpr_ray.core.decode, lpr_ray.core.image, lpr_ray.core.dataset, lpr_ray.core.model;"
         "import lpr_ray.cli.train, lpr_ray.cli.export;"
         "assert 'torch' not in sys.modules, 'torch imported'"
     )

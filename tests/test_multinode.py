@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from contract_models import write_contract_model
+from ray_cluster import LocalRayCluster
 from test_incremental import PATTERN, assert_exactly_once, put_objects
 
-from lpr_ray.charset import US
-from lpr_ray.local.ray_cluster import LocalRayCluster
-from lpr_ray.results import commit_records, read_results
+from lpr_ray.core.charset import US
+from lpr_ray.results.table import commit_records, read_results
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,11 +18,11 @@ import pytest
 from hostile import make_hostile_objects
 from realdata import REAL
 
-from lpr_ray.charset import US
+from lpr_ray.core.charset import US
+from lpr_ray.core.storage import arrow_filesystem
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.job import run_job
-from lpr_ray.results import read_results
-from lpr_ray.storage import arrow_filesystem
+from lpr_ray.results.table import read_results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -163,7 +163,7 @@ def test_cli_s3_run_prints_json_progress_and_no_chatter(s3, ray_cluster, model_d
 
 
 def test_bad_input_is_a_clear_error(s3, ray_cluster, model_dir):
-    from lpr_ray.errors import LprRayError
+    from lpr_ray.core.errors import LprRayError
 
     with pytest.raises(LprRayError, match="does not exist"):
         run_job(RunConfig(input=f"s3://{s3.bucket}/no-such-prefix/", output=f"s3://{s3.bucket}/x", model=str(model_dir)))

@@ -1,6 +1,6 @@
 import pytest
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 from lpr_ray.pipeline.plan import plan_actors
 
 

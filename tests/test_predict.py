@@ -9,7 +9,7 @@ from realdata import REAL
 
 from lpr_ray import __version__
 from lpr_ray.cli.main import main
-from lpr_ray.evaluate import evaluate_dataset
+from lpr_ray.inference.evaluate import evaluate_dataset
 
 
 def test_predict_gives_evals_reads_and_a_row_for_a_bad_file(tmp_path, capsys):

@@ -13,8 +13,8 @@ import pytest
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
-from lpr_ray.charset import CN, US  # noqa: E402
-from lpr_ray.errors import LprRayError  # noqa: E402
+from lpr_ray.core.charset import CN, US  # noqa: E402
+from lpr_ray.core.errors import LprRayError  # noqa: E402
 from lpr_ray.models import create_model  # noqa: E402
 from lpr_ray.models import pretrained as P  # noqa: E402
 
@@ -61,7 +61,7 @@ def test_every_plate_character_keeps_its_pretrained_row(charset):
 
 def test_reads_plates_before_any_fine_tuning():
     """The point of real-text weights: a crop of a plate is read at once (contract input)."""
-    from lpr_ray.decode import ctc_greedy_decode
+    from lpr_ray.core.decode import ctc_greedy_decode
     from lpr_ray.synth import render_batch
 
     model = create_model("ppocr_v4", US.num_classes).eval()

@@ -1,4 +1,4 @@
-"""`lpr-ray query` and lpr_ray.query over a small hand-made results root (docs/LAYOUT.md),
+"""`lpr-ray query` and lpr_ray.results.query over a small hand-made results root (docs/LAYOUT.md),
 on local disk and on the local S3 server. Only committed files may show up."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lpr_ray import query
 from lpr_ray.cli.main import main as cli_main
-from lpr_ray.errors import LprRayError
-from lpr_ray.results import SCHEMA
-from lpr_ray.storage import arrow_filesystem
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.storage import arrow_filesystem
+from lpr_ray.results import query
+from lpr_ray.results.table import SCHEMA
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 TARGET = "7ABC123"
@@ -291,7 +291,7 @@ def test_review_findings_of_session_14(local_root, tmp_path, capsys, monkeypatch
     file that is missing ending in a DuckDB traceback."""
     import shutil
 
-    from lpr_ray.results import read_results
+    from lpr_ray.results.table import read_results
 
     assert cli_main(["query", "--results", local_root, "--sql", "SELECT uri FROM results", "--limit", "3",
                      "--json"]) == 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lpr_ray import PlateResult, Recognizer
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 
 @pytest.fixture(scope="module")

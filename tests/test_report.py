@@ -83,7 +83,7 @@ def test_report_without_labels_or_summaries(tmp_path):
     write_results_root(root, [{"run_id": "r1", "rows": _rows("r1", [("ABC123", 0.9)]),
                                "partition": "run_date=2026-03-01"}])
     shutil.rmtree(os.path.join(root, "_runs"))
-    from lpr_ray.report import write_report
+    from lpr_ray.results.report import write_report
 
     out = tmp_path / "r.html"
     data = write_report(root, str(out))
@@ -166,7 +166,7 @@ def test_report_renders_in_headless_chromium(report_html, tmp_path):
 def test_report_is_replaced_whole_or_not_at_all(results_root, tmp_path):
     """A summary.json anyone edited (plates_per_second "n/a") still renders; a failure while
     writing keeps the previous page instead of leaving an empty file."""
-    from lpr_ray.atomic import atomic_open
+    from lpr_ray.core.atomic import atomic_open
 
     root = tmp_path / "plates"
     shutil.copytree(results_root, root)

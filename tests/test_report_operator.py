@@ -13,9 +13,9 @@ import pytest
 from test_query import T0, _rows, write_results_root
 
 from lpr_ray.cli.main import main as cli_main
-from lpr_ray.errors import LprRayError
-from lpr_ray.report import collect
-from lpr_ray.reviews import Verdict, record_verdict
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.results.report import collect
+from lpr_ray.results.reviews import Verdict, record_verdict
 
 
 def _chromium() -> str | None:
@@ -57,7 +57,7 @@ def test_every_image_once_failed_listed_capture_dates_counts(site_root):
     assert (t["rows"], t["runs"], t["failed"], t["reviewed"]) == (66, 3, 6, 1)  # 5 re-read images count once
     assert dict(data.per_date) == {"2026-03-01": 33, "2026-03-02": 33}
     assert len(data.failed) == 6 and all("not an image" in f["error"] for f in data.failed)
-    from lpr_ray.report import render
+    from lpr_ray.results.report import render
 
     page = render(data)
     assert "Images that could not be read (6)" in page and "Images per capture date" in page

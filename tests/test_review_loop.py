@@ -15,8 +15,8 @@ import cv2
 import pytest
 from review_server import ReviewServer
 
-from lpr_ray import query
-from lpr_ray.model import DEFAULT_MODEL_DIR
+from lpr_ray.core.model import DEFAULT_MODEL_DIR
+from lpr_ray.results import query
 
 pytestmark = pytest.mark.slow
 MARGIN = 0.35  # of the crop's size, on every side: the shipped model reads about 4 in 10

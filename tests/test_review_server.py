@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from review_server import ReviewServer
 
-from lpr_ray.reviews import read_records
+from lpr_ray.results.reviews import read_records
 
 pytestmark = pytest.mark.slow
 

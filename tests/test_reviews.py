@@ -1,4 +1,4 @@
-"""People's verdicts (lpr_ray.reviews) and the current view of the results (lpr_ray.query):
+"""People's verdicts (lpr_ray.results.reviews) and the current view of the results (lpr_ray.results.query):
 one read per image, the latest run's or a person's; history one flag away; the verdicts as a
 TAO dataset (lpr_ray.review.export). Hand-made results roots on disk and on the local S3 server."""
 
@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 from test_query import T0, _rows, write_results_root
 
-from lpr_ray import query
 from lpr_ray.cli.main import main as cli_main
-from lpr_ray.dataset import list_tao
-from lpr_ray.errors import LprRayError
-from lpr_ray.review.export import export_tao
-from lpr_ray.reviews import (
+from lpr_ray.core.dataset import list_tao
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.results import query
+from lpr_ray.results.reviews import (
     REVIEWS_DIR,
     Verdict,
     current_verdicts,
@@ -26,6 +25,7 @@ from lpr_ray.reviews import (
     record_undo,
     record_verdict,
 )
+from lpr_ray.review.export import export_tao
 
 
 def _same_uris(rows: list[dict], prefix: str) -> list[dict]:

@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 from contract_models import write_contract_model
 
-from lpr_ray.charset import US
 from lpr_ray.cli.main import main
-from lpr_ray.errors import LprRayError
-from lpr_ray.objects import read_object
+from lpr_ray.core.charset import US
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.objects import read_object
 from lpr_ray.pipeline import job as job_module
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.fetch import fetch_and_decode
@@ -205,7 +205,7 @@ def test_http_objects_are_read(http_folder):
 
 
 def test_s3_access_denied_is_labelled_access_denied(s3, monkeypatch):
-    from lpr_ray import storage
+    from lpr_ray.core import storage
 
     uri = f"s3://{s3.bucket}/denied/4031.png"  # a 403-looking key must not decide the status
     s3.put(uri, png())
@@ -272,7 +272,7 @@ def test_run_files_match_the_writers_names_only(tmp_path):
 
 def test_manifest_mixing_schemes_gets_every_objects_version(s3, tmp_path):
     """A local path after an s3:// URI (and the reverse) is stat'ed with its own filesystem."""
-    from lpr_ray.pipeline.ledger import stat_uris
+    from lpr_ray.results.ledger import stat_uris
 
     local = tmp_path / "a.png"
     local.write_bytes(png())

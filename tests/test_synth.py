@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from realdata import REAL
 
-from lpr_ray.charset import US
 from lpr_ray.cli.main import main
-from lpr_ray.dataset import list_tao, load_tao_arrays
-from lpr_ray.errors import LprRayError
-from lpr_ray.image import preprocess_bgr
+from lpr_ray.core.charset import US
+from lpr_ray.core.dataset import list_tao, load_tao_arrays
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.image import preprocess_bgr
 from lpr_ray.synth import render_batch, render_plate, write_dataset
 
 
@@ -248,8 +248,8 @@ def test_plate_face_used_on_about_half_the_plates(monkeypatch):
 
 
 def test_separators_between_groups_never_reach_the_label():
-    from lpr_ray import plate_formats as formats
-    from lpr_ray import plate_styles as styles
+    from lpr_ray.core import plate_formats as formats
+    from lpr_ray.core import plate_styles as styles
     from lpr_ray.synth import render
 
     r = random.Random(0)
@@ -266,8 +266,8 @@ def test_separators_between_groups_never_reach_the_label():
 def test_california_serials_use_the_letter_i():
     """California issues serials with I (6XIU641, 7CID930 in us_real_val); a generator that
     left it to vanity plates taught the model to read the serif I as T."""
-    from lpr_ray import plate_formats as formats
-    from lpr_ray import plate_styles as styles
+    from lpr_ray.core import plate_formats as formats
+    from lpr_ray.core import plate_styles as styles
 
     ca = next(s for s in styles.STYLES if s.name == "california")
     r = random.Random(0)
@@ -282,8 +282,8 @@ def test_california_serials_use_the_letter_i():
 
 
 def test_other_states_serials_skip_o_and_q():
-    from lpr_ray import plate_formats as formats
-    from lpr_ray import plate_styles as styles
+    from lpr_ray.core import plate_formats as formats
+    from lpr_ray.core import plate_styles as styles
 
     tx = next(s for s in styles.STYLES if s.name == "texas")
     r = random.Random(0)
@@ -672,7 +672,7 @@ def test_some_gap_objects_spread_under_the_neighbouring_characters():
 
 def test_florida_plates_carry_an_orange_between_their_groups(monkeypatch):
     """Florida's serials are split by an orange, which is never part of the label."""
-    from lpr_ray import plate_styles as styles
+    from lpr_ray.core import plate_styles as styles
     from lpr_ray.synth import render
 
     florida = next(s for s in styles.STYLES if s.name == "florida")
@@ -690,7 +690,7 @@ def test_florida_plates_carry_an_orange_between_their_groups(monkeypatch):
 def test_arizona_plates_come_in_the_current_sky_design_too(monkeypatch):
     """Besides maroon-on-beige, Arizona's current plates: a dark blue serial under a sky-blue
     top, with purple mountains and a desert strip along the bottom."""
-    from lpr_ray import plate_styles as styles
+    from lpr_ray.core import plate_styles as styles
     from lpr_ray.synth import render
 
     names = [s.name for s in styles.STYLES]
@@ -730,7 +730,7 @@ def test_dark_flat_captures_are_often_blue_grey_like_night_crops():
 
 def _character_band(bgr: np.ndarray) -> float:
     """Share of the model input's height taken by the rows of strong vertical strokes."""
-    from lpr_ray.image import preprocess_bgr
+    from lpr_ray.core.image import preprocess_bgr
 
     grey = cv2.cvtColor(preprocess_bgr(bgr), cv2.COLOR_RGB2GRAY).astype(np.float32)
     profile = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))[:, 8:-8].mean(axis=1)

@@ -10,9 +10,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from lpr_ray.charset import CN, CN_PROVINCES
 from lpr_ray.cli.main import main
-from lpr_ray.dataset import list_tao
+from lpr_ray.core.charset import CN, CN_PROVINCES
+from lpr_ray.core.dataset import list_tao
 from lpr_ray.synth import render_batch, render_plate, write_dataset
 from lpr_ray.synth.cn import formats, glyphs
 from lpr_ray.synth.cn import render as cn_render

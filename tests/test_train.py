@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 from standin import standin_render  # noqa: E402
 
-from lpr_ray.charset import US  # noqa: E402
+from lpr_ray.core.charset import US  # noqa: E402
 from lpr_ray.train import data as tdata  # noqa: E402
 from lpr_ray.train.config import TrainConfig  # noqa: E402
 from lpr_ray.train.loop import Trainer, ctc_loss, train  # noqa: E402
@@ -96,7 +96,7 @@ def test_resume_continues_the_epoch_count(tmp_path):
 
 
 def test_resume_without_checkpoint_is_an_error(tmp_path):
-    from lpr_ray.errors import LprRayError
+    from lpr_ray.core.errors import LprRayError
 
     with pytest.raises(LprRayError, match="resume"):
         Trainer(small_cfg(tmp_path, resume=True))
@@ -145,7 +145,7 @@ def test_tao_training_data(tmp_path):
 
 
 def test_bad_training_data_is_refused_without_leaving_a_config(tmp_path):
-    from lpr_ray.errors import LprRayError
+    from lpr_ray.core.errors import LprRayError
 
     root = tmp_path / "tao"
     (root / "images").mkdir(parents=True)

@@ -11,10 +11,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lpr_ray.charset import CN, US  # noqa: E402
 from lpr_ray.cli.main import main  # noqa: E402
-from lpr_ray.errors import LprRayError  # noqa: E402
-from lpr_ray.model import DEFAULT_MODEL_DIR, resolve_model, shipped_checkpoint, shipped_models  # noqa: E402
+from lpr_ray.core.charset import CN, US  # noqa: E402
+from lpr_ray.core.errors import LprRayError  # noqa: E402
+from lpr_ray.core.model import DEFAULT_MODEL_DIR, resolve_model, shipped_checkpoint, shipped_models  # noqa: E402
 from lpr_ray.train.config import TrainConfig  # noqa: E402
 from lpr_ray.train.loop import Trainer, distill_loss, train  # noqa: E402
 

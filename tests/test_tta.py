@@ -13,13 +13,13 @@ import pytest
 from realdata import REAL, assert_run_matches_eval
 
 from lpr_ray.backends import BackendOptions, load_backend
-from lpr_ray.charset import US
-from lpr_ray.dataset import load_tao
-from lpr_ray.decode import PlateRead
-from lpr_ray.errors import LprRayError
-from lpr_ray.model import resolve_model
-from lpr_ray.reading import TTAS, read_batch
-from lpr_ray.tta import VIEW_SETS, check_tta, vote, zoom
+from lpr_ray.core.charset import US
+from lpr_ray.core.dataset import load_tao
+from lpr_ray.core.decode import PlateRead
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.model import resolve_model
+from lpr_ray.core.reading import TTAS, read_batch
+from lpr_ray.core.tta import VIEW_SETS, check_tta, vote, zoom
 
 
 def read(plate: str, *chars: float) -> PlateRead:

@@ -12,12 +12,12 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from lpr_ray.model import ModelSpec
+    from lpr_ray.core.model import ModelSpec
 
 
 @runtime_checkable

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lpr_ray.atomic import atomic_open
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.atomic import atomic_open
+from lpr_ray.core.errors import LprRayError
 
 log = logging.getLogger(__name__)
 

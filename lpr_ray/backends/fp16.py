@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 FP16_MAX = 65504.0
 # (op_type, input index) pairs that are tensor(float) in the ONNX spec whatever T is.

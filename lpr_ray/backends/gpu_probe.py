@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 NOT_INSTALLED = "cuda-python is not installed (pip install 'lpr-ray[tensorrt]')"
 

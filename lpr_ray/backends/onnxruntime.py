@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from lpr_ray.backends.base import BackendOptions
-from lpr_ray.errors import LprRayError, require
-from lpr_ray.image import to_model_input
-from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, OUTPUT_SOFTMAX, ModelSpec
+from lpr_ray.core.errors import LprRayError, require
+from lpr_ray.core.image import to_model_input
+from lpr_ray.core.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, OUTPUT_SOFTMAX, ModelSpec
 
 
 def is_available() -> tuple[bool, str]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from lpr_ray.backends.base import BackendOptions
-from lpr_ray.errors import LprRayError
-from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH
-from lpr_ray.model import ModelSpec
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.image import MODEL_HEIGHT, MODEL_WIDTH
+from lpr_ray.core.model import ModelSpec
 
 STEPS = 24
 READ_LENGTH = 7

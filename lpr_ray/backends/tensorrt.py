@@ -26,9 +26,9 @@ from lpr_ray.backends.base import BackendOptions
 from lpr_ray.backends.engine_cache import EngineCache, EngineKey
 from lpr_ray.backends.gpu_probe import check, import_cudart, parse_device, probe_gpus, require_gpu
 from lpr_ray.backends.trt_build import ENGINE_INPUT, GRAPH_REVISION, Profile, build_engine
-from lpr_ray.errors import LprRayError
-from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH
-from lpr_ray.model import OUTPUT_ARGMAX, OUTPUT_MAX, ModelSpec
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.image import MODEL_HEIGHT, MODEL_WIDTH
+from lpr_ray.core.model import OUTPUT_ARGMAX, OUTPUT_MAX, ModelSpec
 
 log = logging.getLogger(__name__)
 

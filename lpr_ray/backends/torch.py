@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from lpr_ray.backends.base import BackendOptions
-from lpr_ray.errors import LprRayError, require
-from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH
-from lpr_ray.model import ModelSpec
+from lpr_ray.core.errors import LprRayError, require
+from lpr_ray.core.image import MODEL_HEIGHT, MODEL_WIDTH
+from lpr_ray.core.model import ModelSpec
 
 log = logging.getLogger(__name__)
 

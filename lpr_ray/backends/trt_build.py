@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lpr_ray.errors import LprRayError, require
-from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH
-from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX
+from lpr_ray.core.errors import LprRayError, require
+from lpr_ray.core.image import MODEL_HEIGHT, MODEL_WIDTH
+from lpr_ray.core.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX
 
 if TYPE_CHECKING:
     import onnx

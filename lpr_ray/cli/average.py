@@ -30,7 +30,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lpr_ray.charset import Charset
+    from lpr_ray.core.charset import Charset
     from lpr_ray.train import data as tdata
     from lpr_ray.train.average import average_checkpoints
     from lpr_ray.train.checkpoint import save_atomic
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         imgs, labs = tdata.synthetic_validation_set(args.val_synthetic, seed, charset)
         val["synthetic"], _ = evaluate(model, imgs, labs, charset.characters, "cpu")
     if args.val_tao:
-        from lpr_ray.dataset import load_tao_arrays
+        from lpr_ray.core.dataset import load_tao_arrays
 
         imgs, labs, _ = load_tao_arrays(args.val_tao, charset)
         val["tao"], _ = evaluate(model, imgs, labs, charset.characters, "cpu")

@@ -37,8 +37,8 @@ def run(args) -> int:
     from lpr_ray.backends.gpu_probe import probe_gpus
     from lpr_ray.backends.tensorrt import engine_key, import_tensorrt
     from lpr_ray.backends.trt_build import Profile, build_engine
-    from lpr_ray.errors import LprRayError
-    from lpr_ray.model import resolve_model
+    from lpr_ray.core.errors import LprRayError
+    from lpr_ray.core.model import resolve_model
 
     spec = resolve_model(args.model, args.characters)
     profile = Profile(args.min_batch, args.opt_batch, args.max_batch or args.opt_batch)

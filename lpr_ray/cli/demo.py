@@ -15,8 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from lpr_ray.cli.args import configure_logging, non_negative_int
-from lpr_ray.dataset import list_tao
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.dataset import list_tao
+from lpr_ray.core.errors import LprRayError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -43,7 +43,7 @@ def per_source_accuracy(output: str, run_id: str) -> dict[str, tuple[int, int]]:
     """source prefix -> (labelled rows, correct rows), read back from the written Parquet."""
     import pyarrow.dataset as pads
 
-    from lpr_ray.results import read_results
+    from lpr_ray.results.table import read_results
 
     table = read_results(output, columns=["uri", "correct"], filter=pads.field("run_id") == run_id)
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])

@@ -7,11 +7,11 @@ import json
 from dataclasses import asdict
 
 from lpr_ray.cli.args import non_negative_int, positive_int
-from lpr_ray.reading import DECODES, TTA_HELP, TTAS
+from lpr_ray.core.reading import DECODES, TTA_HELP, TTAS
 
 
 def execute(args: argparse.Namespace) -> int:
-    from lpr_ray.evaluate import evaluate_dataset
+    from lpr_ray.inference.evaluate import evaluate_dataset
 
     ev = evaluate_dataset(
         args.dataset, args.model, args.characters, args.backend, args.batch_size, args.threads, args.decode,
@@ -32,7 +32,7 @@ def execute(args: argparse.Namespace) -> int:
     else:
         print(f"model {ev.model.tag} on {args.dataset} ({ev.decode} decoding{'' if ev.tta == 'off' else f', {ev.tta} views'})")
         if ev.skipped:
-            from lpr_ray.dataset import counts_text
+            from lpr_ray.core.dataset import counts_text
 
             print(f"{sum(ev.skipped.values())} images left out (not counted below): {counts_text(ev.skipped)}")
         print(ev.report.format())

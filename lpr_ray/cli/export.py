@@ -39,10 +39,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from lpr_ray.errors import require
+    from lpr_ray.core.errors import require
 
     require("torch", "train")
-    from lpr_ray.model import shipped_checkpoint
+    from lpr_ray.core.model import shipped_checkpoint
     from lpr_ray.train.export import export_checkpoint
 
     info = export_checkpoint(

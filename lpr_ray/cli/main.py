@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 COMMANDS = ["run", "predict", "eval", "demo", "models", "synth", "train", "average", "model-report", "spans",
             "export", "build-engine", "query", "report", "review", "export-reviews", "vacuum"]

@@ -13,7 +13,7 @@ from lpr_ray.cli.args import (
     positive_float,
     positive_int_list,
 )
-from lpr_ray.reading import DECODES, TTAS
+from lpr_ray.core.reading import DECODES, TTAS
 
 
 def register(subparsers) -> None:
@@ -37,16 +37,16 @@ def register(subparsers) -> None:
                    help="batch sizes to time ONNX Runtime at (empty: no speed measurement)")
     p.add_argument("--seconds", type=positive_float, default=3.0)
     p.add_argument("--json", default=None, help="also write the whole result, misreads included, here")
-    p.add_argument("--decode", choices=DECODES, default="greedy", help="how reads are decoded (lpr_ray.reading)")
-    p.add_argument("--tta", choices=TTAS, default="off", help="test-time views (lpr_ray.tta)")
+    p.add_argument("--decode", choices=DECODES, default="greedy", help="how reads are decoded (lpr_ray.core.reading)")
+    p.add_argument("--tta", choices=TTAS, default="off", help="test-time views (lpr_ray.core.tta)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lpr_ray.atomic import atomic_open
     from lpr_ray.backends import BackendOptions, load_backend
-    from lpr_ray.model import resolve_model
-    from lpr_ray.reading import check_decode
+    from lpr_ray.core.atomic import atomic_open
+    from lpr_ray.core.model import resolve_model
+    from lpr_ray.core.reading import check_decode
     from lpr_ray.train.report import accuracy, errors, read_all, throughput
 
     spec = resolve_model(args.model)
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     check_decode(backend, chars, args.decode)
     result: dict = {"model": spec.tag, "decode": args.decode, "tta": args.tta}
     if args.val_tao:
-        from lpr_ray.dataset import load_tao_arrays
+        from lpr_ray.core.dataset import load_tao_arrays
 
         images, labels, uris = load_tao_arrays(args.val_tao, spec.charset)
         reads = read_all(backend, images, chars, decode=args.decode, tta=args.tta)

@@ -31,7 +31,7 @@ def _percent(acc: dict[str, float]) -> str:
 def run(args) -> int:
     from tabulate import tabulate
 
-    from lpr_ray.catalog import shipped
+    from lpr_ray.core.catalog import shipped
 
     models = shipped()
     if args.json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from lpr_ray.cli.args import DefaultsHelpFormatter, non_negative_int
-from lpr_ray.reading import DECODES, TTA_HELP, TTAS
+from lpr_ray.core.reading import DECODES, TTA_HELP, TTAS
 
 
 def register(subparsers) -> None:
@@ -30,7 +30,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from lpr_ray.recognizer import Recognizer
+    from lpr_ray.inference.recognizer import Recognizer
 
     rec = Recognizer(args.model, decode=args.decode, tta=args.tta, threads=args.threads)
     results = rec.read(args.images)

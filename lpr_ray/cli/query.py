@@ -70,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from lpr_ray import query
-    from lpr_ray.atomic import check_writable
-    from lpr_ray.errors import LprRayError
-    from lpr_ray.storage import storage_error
+    from lpr_ray.core.atomic import check_writable
+    from lpr_ray.core.errors import LprRayError
+    from lpr_ray.core.storage import storage_error
+    from lpr_ray.results import query
 
     if args.csv:
         check_writable(args.csv)

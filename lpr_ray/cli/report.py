@@ -42,11 +42,11 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lpr_ray.atomic import check_writable
-    from lpr_ray.errors import LprRayError
-    from lpr_ray.query import read_errors
-    from lpr_ray.report import collect, write_page
-    from lpr_ray.storage import storage_error
+    from lpr_ray.core.atomic import check_writable
+    from lpr_ray.core.errors import LprRayError
+    from lpr_ray.core.storage import storage_error
+    from lpr_ray.results.query import read_errors
+    from lpr_ray.results.report import collect, write_page
 
     check_writable(args.out)
     try:

@@ -57,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
     import getpass
     import sys
 
-    from lpr_ray.errors import LprRayError
-    from lpr_ray.query import read_errors
+    from lpr_ray.core.errors import LprRayError
+    from lpr_ray.core.storage import storage_error
+    from lpr_ray.results.query import read_errors
     from lpr_ray.review.server import is_loopback, serve
-    from lpr_ray.storage import storage_error
 
     if not is_loopback(args.host):
         print(f"lpr-ray review: warning: listening on {args.host}, beyond this machine: anyone who can reach "

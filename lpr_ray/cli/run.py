@@ -8,7 +8,7 @@ import os
 import sys
 
 from lpr_ray.cli.args import configure_logging, non_negative_float, non_negative_int, positive_int
-from lpr_ray.reading import DECODES, TTA_HELP, TTAS
+from lpr_ray.core.reading import DECODES, TTA_HELP, TTAS
 
 EPILOG = r"""INPUT can be a local folder, an object-storage prefix (s3://bucket/prefix, any fsspec URL),
 a glob (s3://bucket/2026/*/*.jpg), a TAO dataset (images/ + labels/: rows then carry label
@@ -20,7 +20,7 @@ AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL for S3-compatible servers.
 Ray: uses RAY_ADDRESS when set, else starts a private local Ray.
 
 Output (docs/LAYOUT.md): OUTPUT/data/run_date=.../[site=.../camera=.../date=.../]*.parquet,
-a Delta Lake table: visible only through its log OUTPUT/_delta_log/ (any Delta reader, or lpr_ray.results).
+a Delta Lake table: visible only through its log OUTPUT/_delta_log/ (any Delta reader, or lpr_ray.results.table).
 --incremental skips objects whose (uri, etag or size+mtime, model weights) is in the committed ledger;
 a run killed at any point can simply be run again. Runs on one Ray cluster go one at a time:
 a second waits for the first (--lock-timeout to give up), then skips what it committed.
@@ -173,7 +173,7 @@ def job_main(prog: str, description: str, argv: list[str] | None = None, *, incr
     `description` is the entrypoint's docstring, with its `ray job submit` example."""
     import sys
 
-    from lpr_ray.errors import LprRayError
+    from lpr_ray.core.errors import LprRayError
 
     parser = argparse.ArgumentParser(
         prog=prog, description=description, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter

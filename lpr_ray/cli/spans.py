@@ -33,14 +33,14 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from lpr_ray.backends import BackendOptions, load_backend
-    from lpr_ray.model import resolve_model
+    from lpr_ray.core.model import resolve_model
     from lpr_ray.train.spans import QUANTILES, serial_spans, summary
 
     spec = resolve_model(args.model)
     backend = load_backend("onnxruntime", spec, BackendOptions(threads=args.threads))
     sets = {}
     if args.val_tao:
-        from lpr_ray.dataset import load_tao
+        from lpr_ray.core.dataset import load_tao
 
         sets["tao"] = load_tao(args.val_tao, spec.charset).images
     if args.synthetic:

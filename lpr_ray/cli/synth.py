@@ -43,7 +43,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from lpr_ray.errors import LprRayError
+    from lpr_ray.core.errors import LprRayError
     from lpr_ray.synth import write_dataset
 
     if args.count < 1:

@@ -21,7 +21,7 @@ RESUMABLE = ("epochs", "device", "threads", "workers", "log_every", "val_tao", "
 
 
 def _absolute(uri: str | None) -> str | None:
-    from lpr_ray.storage import normalize_uri
+    from lpr_ray.core.storage import normalize_uri
 
     return normalize_uri(uri) if uri else uri
 
@@ -151,7 +151,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from lpr_ray.errors import LprRayError, require
+    from lpr_ray.core.errors import LprRayError, require
 
     require("torch", "train")
     from lpr_ray.train.config import TrainConfig
@@ -185,7 +185,7 @@ def run(args) -> int:
         if args.epochs == 0:
             raise LprRayError("--epochs 0 trains nothing: give at least 1 (0 only means 'the saved run's' with --resume)")
 
-    from lpr_ray.model import shipped_checkpoint
+    from lpr_ray.core.model import shipped_checkpoint
 
     if args.init_from:
         args.init_from = shipped_checkpoint(args.init_from)

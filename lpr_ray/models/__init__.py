@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lpr_ray.errors import LprRayError, require
+from lpr_ray.core.errors import LprRayError, require
 
 require("torch", "train")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from lpr_ray.errors import LprRayError, require
+from lpr_ray.core.errors import LprRayError, require
 
 torch = require("torch", "train")
 

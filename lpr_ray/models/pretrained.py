@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lpr_ray.errors import LprRayError, require
+from lpr_ray.core.errors import LprRayError, require
 
 RAPIDOCR_VERSION = "3.4.5"
 ONNX_NAME = "ch_PP-OCRv4_rec_infer.onnx"

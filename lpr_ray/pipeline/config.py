@@ -9,8 +9,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lpr_ray.errors import LprRayError
-from lpr_ray.image import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, OPENCV_PIXEL_LIMIT
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.image import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, OPENCV_PIXEL_LIMIT
 
 # Letters, digits, '_' and '-': a run id names files and folders (data files, _ledger/,
 # _runs/<run_id>/), so '/' or '..' would escape OUTPUT, and Ray's Parquet writer asserts
@@ -44,8 +44,8 @@ class RunConfig:
     model: str | None = None  # None: the shipped default
     characters: str | None = None
     backend: str = "auto"
-    decode: str = "greedy"  # or "grammar": weigh US plate formats (lpr_ray.grammar)
-    tta: str = "off"  # or "zoom3": read each crop in three views and vote (lpr_ray.tta)
+    decode: str = "greedy"  # or "grammar": weigh US plate formats (lpr_ray.core.grammar)
+    tta: str = "off"  # or "zoom3": read each crop in three views and vote (lpr_ray.core.tta)
     batch_size: int = 128
     num_actors: int | None = None  # None: sized from the cluster
     actors_per_gpu: int = 1  # GPU actors sharing one GPU (each reserves 1/N of it)
@@ -75,7 +75,7 @@ class RunConfig:
     run_id: str = dataclasses.field(default_factory=new_run_id)
 
     def __post_init__(self) -> None:
-        from lpr_ray.reading import TTAS, check_decode_name
+        from lpr_ray.core.reading import TTAS, check_decode_name
 
         check_decode_name(self.decode)
         if self.tta not in TTAS:

@@ -14,16 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from lpr_ray.image import (
+from lpr_ray.core.image import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
     MODEL_HEIGHT,
     MODEL_WIDTH,
     decode_crop,
 )
-from lpr_ray.objects import REFUSED, read_object
+from lpr_ray.core.objects import REFUSED, read_object
+from lpr_ray.core.storage import is_local
 from lpr_ray.pipeline.lost import BATCH_LOST
-from lpr_ray.storage import is_local
 
 # Failures of the read, not of the bytes: the ledger leaves these out so that the next
 # incremental run tries the object again (a decode failure is the same on every read).

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from lpr_ray.charset import Charset
-from lpr_ray.dataset import is_tao_dataset, list_tao
-from lpr_ray.errors import LprRayError
-from lpr_ray.storage import (
+from lpr_ray.core.charset import Charset
+from lpr_ray.core.dataset import is_tao_dataset, list_tao
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.storage import (
     full_uri,
     is_local,
     is_storage_library_error,
@@ -54,7 +54,7 @@ class Inputs:
 
 def _table(uris: list[str], labels: list[str | None] | None = None, infos: list[dict] | None = None) -> pa.Table:
     """uri, label and the version fields the ledger keys on (docs/LAYOUT.md)."""
-    from lpr_ray.pipeline.ledger import stat_uris, versions_table
+    from lpr_ray.results.ledger import stat_uris, versions_table
 
     labels = labels if labels is not None else [None] * len(uris)
     # Listings carry ETag/size/mtime for free; a TAO dataset's images are stat'ed instead.

@@ -2,7 +2,7 @@
 
 Every run writes its rows under OUTPUT/data/run_date=.../[partitions]/<run_id>_*.parquet,
 checks them (one row per input), writes its ledger file, and only then makes them visible
-with a commit record (docs/LAYOUT.md, lpr_ray/pipeline/commit.py). A run killed at any point
+with a commit record (docs/LAYOUT.md, lpr_ray/results/commit.py). A run killed at any point
 before its commit record leaves only invisible files; a re-run processes those objects again.
 """
 
@@ -23,22 +23,14 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 from pyarrow.fs import FileType
 
-from lpr_ray.errors import LprRayError, require
-from lpr_ray.model import ModelSpec, resolve_model
+from lpr_ray.core.errors import LprRayError, require
+from lpr_ray.core.model import ModelSpec, resolve_model
+from lpr_ray.core.reading import reading_tag
+from lpr_ray.core.storage import arrow_filesystem, is_access_denied, is_local, join, storage_error
 from lpr_ray.pipeline import lock as cluster_lock
-from lpr_ray.pipeline.commit import Candidate, commit
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.fetch import RETRYABLE_STATUSES, fetch_and_decode
 from lpr_ray.pipeline.inputs import Inputs, resolve_inputs
-from lpr_ray.pipeline.ledger import (
-    ABSENT,
-    add_version,
-    anti_join,
-    ledger_rows,
-    read_ledger,
-    stat_batch,
-    write_ledger,
-)
 from lpr_ray.pipeline.lost import (
     BATCH_LOST,
     FETCH_TRIES,
@@ -53,9 +45,17 @@ from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.rows import write_rows
 from lpr_ray.pipeline.stages import stage_times
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
-from lpr_ray.reading import reading_tag
-from lpr_ray.results import DATA_DIR, commit_records
-from lpr_ray.storage import arrow_filesystem, is_access_denied, is_local, join, storage_error
+from lpr_ray.results.commit import Candidate, commit
+from lpr_ray.results.ledger import (
+    ABSENT,
+    add_version,
+    anti_join,
+    ledger_rows,
+    read_ledger,
+    stat_batch,
+    write_ledger,
+)
+from lpr_ray.results.table import DATA_DIR, commit_records
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ def build_pipeline(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, run_dat
 
 
 def _save_json(cfg: RunConfig, name: str, text: str) -> None:
-    # "_" prefix: readers (lpr_ray.results, Parquet globs) never take it for data.
+    # "_" prefix: readers (lpr_ray.results.table, Parquet globs) never take it for data.
     fs, path = arrow_filesystem(join(cfg.output, "_runs", cfg.run_id, name))
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
     with fs.open_output_stream(path) as f:  # one PUT on S3: whole or absent
@@ -559,7 +559,7 @@ def _check_model(spec: ModelSpec, decode: str) -> None:
     model without the softmax output that --decode grammar needs is then one error line,
     not a failure inside every recogniser actor after Ray has started."""
     from lpr_ray.backends import BackendOptions, load_backend
-    from lpr_ray.reading import check_decode
+    from lpr_ray.core.reading import check_decode
 
     check_decode(load_backend("onnxruntime", spec, BackendOptions(threads=1)), spec.charset.characters, decode)
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 log = logging.getLogger(__name__)
 

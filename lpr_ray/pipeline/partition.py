@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 UNKNOWN = "__unknown__"
 RUN_DATE = "run_date"

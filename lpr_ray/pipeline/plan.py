@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from lpr_ray.backends.base import (
     load_backend,
     resolve_backend_name,
 )
-from lpr_ray.image import OK
-from lpr_ray.model import resolve_model
+from lpr_ray.core.image import OK
+from lpr_ray.core.model import resolve_model
+from lpr_ray.core.reading import check_decode, read_batch, reading_tag
+from lpr_ray.core.tta import check_tta
 from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.rows import build_rows
-from lpr_ray.reading import check_decode, read_batch, reading_tag
-from lpr_ray.tta import check_tta
 
 log = logging.getLogger(__name__)
 

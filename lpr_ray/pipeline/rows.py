@@ -8,10 +8,10 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 
-from lpr_ray.decode import PlateRead
+from lpr_ray.core.decode import PlateRead
 
-# The schema is the results' (lpr_ray/results.py): the job writes what readers read.
-from lpr_ray.results import SCHEMA
+# The schema is the results' (lpr_ray/results/table.py): the job writes what readers read.
+from lpr_ray.results.table import SCHEMA
 
 TOO_SHORT = "too_short"
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
-from lpr_ray.storage import arrow_filesystem
+from lpr_ray.core.storage import arrow_filesystem
 
 
 @dataclass
@@ -100,7 +100,7 @@ def run_files(output: str, run_id: str, prefix: str = "data", rewrite: int | Non
     """Filesystem paths of the data files a run wrote (committed or not) under OUTPUT/prefix:
     all of them, or those of one write (rewrite: 0 for Ray's write, N for the N-th rewrite).
 
-    Readers of results use lpr_ray.results, which sees committed files only.
+    Readers of results use lpr_ray.results.table, which sees committed files only.
     """
     fs, base = arrow_filesystem(output)
     from pyarrow.fs import FileSelector

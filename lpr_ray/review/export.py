@@ -14,10 +14,10 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from lpr_ray.atomic import atomic_open
-from lpr_ray.charset import REGIONS, Charset
-from lpr_ray.errors import LprRayError
-from lpr_ray.reviews import current_verdicts, read_records
+from lpr_ray.core.atomic import atomic_open
+from lpr_ray.core.charset import REGIONS, Charset
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.results.reviews import current_verdicts, read_records
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,13 @@ def _fresh(folder: str) -> None:
 
 def export_tao(root: str, out: str, *, holdout: str | None = None, fraction: float = 0.0,
                region: str | None = None) -> ExportSummary:
-    from lpr_ray.preview import png_of
+    from lpr_ray.core.preview import png_of
 
     if holdout is None and fraction:
         raise LprRayError("a --holdout-fraction needs a --holdout folder")
     if not 0.0 <= fraction < 1.0:
         raise LprRayError(f"the holdout fraction must be at least 0 and below 1, got {fraction}")
-    from lpr_ray.storage import arrow_filesystem
+    from lpr_ray.core.storage import arrow_filesystem
 
     fs, base = arrow_filesystem(root)
     if fs.get_file_info(base.rstrip("/")).type.name == "NotFound":

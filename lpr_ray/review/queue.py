@@ -1,6 +1,6 @@
 """The review queue: the current reads nobody has decided on yet, lowest confidence first.
 
-One `ReviewQueue` per server holds the DuckDB connection over the results (lpr_ray.query's
+One `ReviewQueue` per server holds the DuckDB connection over the results (lpr_ray.results.query's
 current view) behind a lock: the web server answers requests on several threads. Reads handed
 to one page are claimed for a few minutes, so that two people working at once are shown
 different images rather than the same head of the queue.
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from lpr_ray.errors import LprRayError
-from lpr_ray.query import Results
-from lpr_ray.reviews import Verdict, current_verdicts, record_undo, record_verdict
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.results.query import Results
+from lpr_ray.results.reviews import Verdict, current_verdicts, record_undo, record_verdict
 
 READS = ("ok", "too_short")
 STATUS_CHOICES = ("reads", "errors", "any")  # or one status by name

@@ -14,9 +14,9 @@ import json
 import secrets
 from importlib import resources
 
-from lpr_ray.errors import LprRayError, require
+from lpr_ray.core.errors import LprRayError, require
+from lpr_ray.results.reviews import Verdict
 from lpr_ray.review.queue import Conflict, Filters, ReviewQueue
-from lpr_ray.reviews import Verdict
 
 COOKIE = "lpr_ray_review"
 # No inline script, nothing from elsewhere, images only from us (and blob: URLs we make).
@@ -117,7 +117,7 @@ def create_app(queue: ReviewQueue, token: str, reviewer: str):
         return JSONResponse(await run_in_threadpool(queue.next, filters, page_id, limit))
 
     async def image(request):
-        from lpr_ray.preview import png_of
+        from lpr_ray.core.preview import png_of
 
         uri = request.query_params.get("uri", "")
         if uri not in queue.shown:

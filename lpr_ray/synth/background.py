@@ -8,7 +8,7 @@ import random
 import cv2
 import numpy as np
 
-from lpr_ray import plate_styles as styles
+from lpr_ray.core import plate_styles as styles
 from lpr_ray.synth import canvas as pc
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH, preprocess_bgr
+from lpr_ray.core.image import MODEL_HEIGHT, MODEL_WIDTH, preprocess_bgr
 from lpr_ray.synth.augment import MIN_INK_CONTRAST, camera
 from lpr_ray.synth.render import draw_plate
 

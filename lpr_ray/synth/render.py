@@ -18,8 +18,8 @@ import random
 import cv2
 import numpy as np
 
-from lpr_ray import plate_formats as formats
-from lpr_ray import plate_styles as styles
+from lpr_ray.core import plate_formats as formats
+from lpr_ray.core import plate_styles as styles
 from lpr_ray.synth import background, fonts, marks, plate_font
 from lpr_ray.synth import canvas as pc
 from lpr_ray.synth.canvas import PLATE_H, PLATE_W

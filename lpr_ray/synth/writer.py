@@ -20,8 +20,8 @@ from pathlib import Path
 
 import cv2
 
-from lpr_ray.charset import REGIONS
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.charset import REGIONS
+from lpr_ray.core.errors import LprRayError
 from lpr_ray.synth.generate import render_plate, single_threaded_cv2
 
 CHUNK = 500

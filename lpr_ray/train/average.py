@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from lpr_ray.errors import LprRayError, require
+from lpr_ray.core.errors import LprRayError, require
 from lpr_ray.train import data as tdata
 from lpr_ray.train.checkpoint import load_checkpoint
 
@@ -72,7 +72,7 @@ def bn_batches(cfg: dict, n: int, batch_size: int = 256):
     """n training-like plates as float NCHW batches: the run's own data stream (synthetic
     and/or TAO plates, its augmentation) for epoch 0, which no training epoch draws, so
     they are fresh plates and never the validation set."""
-    from lpr_ray.charset import Charset
+    from lpr_ray.core.charset import Charset
     from lpr_ray.train.config import TrainConfig
 
     tc = TrainConfig.from_dict({"out": "", **cfg})

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lpr_ray.decode import ctc_greedy_decode
-from lpr_ray.errors import require
+from lpr_ray.core.decode import ctc_greedy_decode
+from lpr_ray.core.errors import require
 
 torch = require("torch", "train")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lpr_ray.atomic import atomic_open
-from lpr_ray.errors import LprRayError, require
+from lpr_ray.core.atomic import atomic_open
+from lpr_ray.core.errors import LprRayError, require
 
 # Reading checkpoints belongs to the models tier (the torch backend reads them too); here for
 # the training code's callers.

@@ -13,8 +13,8 @@ import math
 import cv2
 import numpy as np
 
-from lpr_ray.charset import Charset
-from lpr_ray.errors import LprRayError, require
+from lpr_ray.core.charset import Charset
+from lpr_ray.core.errors import LprRayError, require
 from lpr_ray.train.style import style_augment
 
 torch = require("torch", "train")
@@ -41,7 +41,7 @@ def synthetic_validation_set(
 ) -> tuple[np.ndarray, list[str]]:
     """The fixed held-out synthetic set: rendered from `seed` only (never a training seed).
     Plates of `region`, by default the one whose dictionary `charset` fits (else US)."""
-    from lpr_ray.charset import region_of
+    from lpr_ray.core.charset import region_of
 
     region = region or region_of(charset) or "us"
     images, labels = [], []
@@ -229,7 +229,7 @@ def collate(images: np.ndarray, labels: list[str], charset: Charset, device):
 
 def load_tao_sets(uris, charset: Charset) -> tuple[np.ndarray, list[str], dict[str, int]]:
     """Images and labels of every TAO dataset in `uris`, and the images left out by reason."""
-    from lpr_ray.dataset import load_tao
+    from lpr_ray.core.dataset import load_tao
 
     images, labels, skipped = [], [], {}
     for uri in uris:

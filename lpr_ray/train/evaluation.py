@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from lpr_ray.decode import ctc_greedy_decode
-from lpr_ray.errors import require
-from lpr_ray.metrics import edit_distance
+from lpr_ray.core.decode import ctc_greedy_decode
+from lpr_ray.core.errors import require
+from lpr_ray.core.metrics import edit_distance
 
 torch = require("torch", "train")
 
 
 def predict(model, images: np.ndarray, characters, device, batch_size: int = 256):
-    """Plate reads (lpr_ray.decode.PlateRead) of uint8 [N, 48, 96, 3] images."""
+    """Plate reads (lpr_ray.core.decode.PlateRead) of uint8 [N, 48, 96, 3] images."""
     was_training = model.training
     model.eval()
     reads = []

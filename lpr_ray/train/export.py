@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lpr_ray.charset import Charset
-from lpr_ray.decode import ctc_greedy_decode
-from lpr_ray.errors import LprRayError, require
-from lpr_ray.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, OUTPUT_SOFTMAX
+from lpr_ray.core.charset import Charset
+from lpr_ray.core.decode import ctc_greedy_decode
+from lpr_ray.core.errors import LprRayError, require
+from lpr_ray.core.model import INPUT_NAME, OUTPUT_ARGMAX, OUTPUT_MAX, OUTPUT_SOFTMAX
 
 DEFAULT_OPSET = 17
 # ORT and torch run the same float32 maths in a different order: probabilities agree to
@@ -117,7 +117,7 @@ def verify_onnx(
     """
     torch = require("torch", "train")
     ort = require("onnxruntime", "core")
-    from lpr_ray.image import to_model_input
+    from lpr_ray.core.image import to_model_input
 
     x = to_model_input(images)
     with torch.no_grad():
@@ -163,7 +163,7 @@ def _validation_images(val_tao: str | None, charset: Charset, n_synth: int, seed
 
     parts = []
     if val_tao:
-        from lpr_ray.dataset import load_tao_arrays
+        from lpr_ray.core.dataset import load_tao_arrays
 
         parts.append(load_tao_arrays(val_tao, charset)[0])
     if n_synth:

@@ -15,7 +15,7 @@ fresh values.
 
 from __future__ import annotations
 
-from lpr_ray.errors import LprRayError, require
+from lpr_ray.core.errors import LprRayError, require
 
 torch = require("torch", "train")
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lpr_ray.atomic import atomic_open
-from lpr_ray.charset import REGIONS, Charset, region_of
-from lpr_ray.dataset import counts_text
-from lpr_ray.errors import LprRayError, require
+from lpr_ray.core.atomic import atomic_open
+from lpr_ray.core.charset import REGIONS, Charset, region_of
+from lpr_ray.core.dataset import counts_text
+from lpr_ray.core.errors import LprRayError, require
 from lpr_ray.train.config import TrainConfig
 
 torch = require("torch", "train")
@@ -175,7 +175,7 @@ class Trainer:
                 cfg.val_synthetic, cfg.val_seed, self.charset, cfg.region
             )
         if cfg.val_tao:
-            from lpr_ray.dataset import load_tao_arrays
+            from lpr_ray.core.dataset import load_tao_arrays
 
             imgs, labs, _ = load_tao_arrays(cfg.val_tao, self.charset)
             self.val_sets["tao"] = (imgs, labs)

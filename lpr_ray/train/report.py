@@ -13,8 +13,8 @@ import time
 import numpy as np
 
 from lpr_ray.backends import BackendOptions, load_backend
-from lpr_ray.metrics import edit_distance
-from lpr_ray.reading import read_batch
+from lpr_ray.core.metrics import edit_distance
+from lpr_ray.core.reading import read_batch
 
 
 def read_all(backend, images: np.ndarray, characters, batch_size: int = 256, decode: str = "greedy", tta: str = "off"):

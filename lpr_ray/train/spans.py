@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lpr_ray.decode import emitted_mask
+from lpr_ray.core.decode import emitted_mask
 
 QUANTILES = (10, 25, 50, 75, 90)
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lpr_ray.errors import LprRayError
-from lpr_ray.image import DEFAULT_MAX_BYTES, MIN_HEIGHT, MIN_WIDTH, decode_crop, preprocess_bgr
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.image import DEFAULT_MAX_BYTES, MIN_HEIGHT, MIN_WIDTH, decode_crop, preprocess_bgr
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,9 @@ class Recognizer:
     def __init__(self, model: str | None = None, *, decode: str = "greedy", tta: str = "off",
                  threads: int = 0, backend: str = "onnxruntime", batch_size: int = 128) -> None:
         from lpr_ray.backends.base import BackendOptions, load_backend
-        from lpr_ray.model import resolve_model
-        from lpr_ray.reading import check_decode
-        from lpr_ray.tta import check_tta
+        from lpr_ray.core.model import resolve_model
+        from lpr_ray.core.reading import check_decode
+        from lpr_ray.core.tta import check_tta
 
         if batch_size < 1:
             raise LprRayError(f"batch_size must be >= 1, got {batch_size}")
@@ -58,7 +58,7 @@ class Recognizer:
         return self.spec.tag
 
     def read(self, images: Iterable[str | bytes | np.ndarray]) -> list[PlateResult]:
-        from lpr_ray.reading import read_batch
+        from lpr_ray.core.reading import read_batch
 
         images = list(images)
         results: list[PlateResult | None] = []
@@ -91,7 +91,7 @@ def _source(i: int, item) -> str:
 def _prepare(i: int, item) -> tuple[str, str, str | None, np.ndarray | None]:
     """(source, status, error, model-sized RGB crop or None)."""
     if isinstance(item, str):
-        from lpr_ray.objects import read_object
+        from lpr_ray.core.objects import read_object
 
         data, status, error = read_object(item, max_bytes=DEFAULT_MAX_BYTES)
         if status is not None:

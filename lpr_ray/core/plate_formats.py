@@ -1,5 +1,5 @@
 """US plate formats: what text a plate carries and how its characters are grouped. Shared
-by the synthetic generator (lpr_ray.synth) and the format-aware decoder (lpr_ray.grammar), so
+by the synthetic generator (lpr_ray.synth) and the format-aware decoder (lpr_ray.core.grammar), so
 it needs the standard library only.
 
 A pattern is a string of tokens: `L` a letter, `D` a digit, `N` a leading digit of

@@ -1,6 +1,6 @@
 """Query committed results with DuckDB: plates (exact, wildcard, fuzzy), review lists, statistics.
 
-    from lpr_ray import query
+    from lpr_ray.results import query
     query.find_plates("s3://lot-results/plates", "7AB*12")             # pyarrow.Table
     query.find_plates("results/", "7ABC123", mode="fuzzy", as_pandas=True)
     query.review("results/", threshold=0.5, limit=100)                   # lowest confidence first
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from lpr_ray.atomic import atomic_open
-from lpr_ray.charset import CN, plate_text
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.atomic import atomic_open
+from lpr_ray.core.charset import CN, plate_text
+from lpr_ray.core.errors import LprRayError
 
 MODES = ("exact", "wildcard", "fuzzy")
 
@@ -84,7 +84,7 @@ def wildcard_to_like(pattern: str) -> str:
 
 
 def _resolve(root: str):
-    from lpr_ray.storage import arrow_filesystem
+    from lpr_ray.core.storage import arrow_filesystem
 
     fs, base = arrow_filesystem(root)
     return fs, base.rstrip("/") or base
@@ -94,8 +94,8 @@ def _check_root(root: str) -> None:
     """A root with no commits yet is an empty result; a root that does not exist is a typo."""
     from pyarrow.fs import FileSelector, FileType
 
-    from lpr_ray.delta_log import DELTA_LOG
-    from lpr_ray.results import COMMITS_DIR, DATA_DIR
+    from lpr_ray.results.delta_log import DELTA_LOG
+    from lpr_ray.results.table import COMMITS_DIR, DATA_DIR
 
     fs, base = _resolve(root)
     kind = fs.get_file_info(base).type
@@ -114,8 +114,8 @@ def _check_root(root: str) -> None:
 
 
 def committed_files(root: str) -> list[str]:
-    """Committed data files of ROOT (lpr_ray.results), as paths on `arrow_filesystem(root)`."""
-    from lpr_ray.results import committed_files as committed_uris
+    """Committed data files of ROOT (lpr_ray.results.table), as paths on `arrow_filesystem(root)`."""
+    from lpr_ray.results.table import committed_files as committed_uris
 
     _, base = _resolve(root)
     out = []
@@ -161,7 +161,7 @@ class Results:
         value given; every view is filtered (the current read is chosen before filtering)."""
         import duckdb
 
-        from lpr_ray.storage import is_local
+        from lpr_ray.core.storage import is_local
 
         self.root = root
         self.history = history
@@ -186,7 +186,7 @@ class Results:
         else:
             self._register_arrow(self.files, data_dir)
             self._index_source = self.dataset
-        from lpr_ray.reviews import ReviewLog
+        from lpr_ray.results.reviews import ReviewLog
 
         self.review_log = ReviewLog(root)  # people's verdicts (lpr-ray review), read incrementally
         self.reload_reviews()
@@ -223,7 +223,7 @@ class Results:
 
     def reload_reviews(self) -> None:
         """Read ROOT/_reviews/ again (a review server calls it when people add verdicts)."""
-        from lpr_ray.reviews import current_table
+        from lpr_ray.results.reviews import current_table
 
         self._reviews = current_table(self.review_log.records())
         self.con.register("reviews", self._reviews)
@@ -231,7 +231,7 @@ class Results:
     def _register_arrow(self, files: list[str] | None, data_dir: str) -> None:
         import pyarrow.dataset as pads
 
-        from lpr_ray.results import empty_results
+        from lpr_ray.results.table import empty_results
 
         if files is None:  # nothing committed yet: an empty view with the row schema and run_date
             self.dataset = pads.dataset(empty_results())
@@ -269,7 +269,7 @@ class Results:
 
     @property
     def partition_columns(self) -> list[str]:
-        from lpr_ray.results import SCHEMA
+        from lpr_ray.results.table import SCHEMA
 
         return [c for c in self.columns if c not in SCHEMA.names and c not in CURRENT_COLUMNS]
 

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lpr_ray.charset import Charset, region_of
-from lpr_ray.errors import LprRayError
-from lpr_ray.model import ASSETS, DEFAULT_MODEL_DIR, shipped_models
+from lpr_ray.core.charset import Charset, region_of
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.model import ASSETS, DEFAULT_MODEL_DIR, shipped_models
 
 
 @dataclass(frozen=True)

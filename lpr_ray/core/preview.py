@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import cv2
 
-from lpr_ray.image import DEFAULT_MAX_BYTES, decode_bgr
-from lpr_ray.objects import read_object
+from lpr_ray.core.image import DEFAULT_MAX_BYTES, decode_bgr
+from lpr_ray.core.objects import read_object
 
 
 def png_of(uri: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_height: int | None = None

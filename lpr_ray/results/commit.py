@@ -6,7 +6,7 @@ create-only write: S3 `PutObject` with `If-None-Match: *` (AWS S3, SeaweedFS >= 
 honour it: a second create of the same key fails with 412 PreconditionFailed); local files: the
 entry is written to a temp file and hard-linked to its name (link() fails if the name exists,
 and the entry is whole the moment it is visible, unlike O_CREAT|O_EXCL + write). This is how
-Delta's own writers commit on such stores; the entry holds Delta's actions (lpr_ray.delta_log)
+Delta's own writers commit on such stores; the entry holds Delta's actions (lpr_ray.results.delta_log)
 and the run's record (seq, run id, ledger, counts) in its commitInfo.
 
 Entries are created in order (a writer takes the next version after listing), so the writer
@@ -29,11 +29,18 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from lpr_ray.delta_log import DELTA_LOG, PROTOCOL, add_action, entry, log_name, metadata_action
-from lpr_ray.errors import LprRayError
-from lpr_ray.pipeline.ledger import read_ledger
-from lpr_ray.results import RUN_DATE, SCHEMA, commit_records, legacy_records, read_log
-from lpr_ray.storage import arrow_filesystem, is_local, join, normalize_uri
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.storage import arrow_filesystem, is_local, join, normalize_uri
+from lpr_ray.results.delta_log import (
+    DELTA_LOG,
+    PROTOCOL,
+    add_action,
+    entry,
+    log_name,
+    metadata_action,
+)
+from lpr_ray.results.ledger import read_ledger
+from lpr_ray.results.table import RUN_DATE, SCHEMA, commit_records, legacy_records, read_log
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 100

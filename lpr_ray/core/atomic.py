@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from typing import IO
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 
 def check_writable(path: str | os.PathLike) -> None:

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from lpr_ray.errors import LprRayError
-from lpr_ray.storage import (
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.storage import (
     arrow_filesystem,
     arrow_object_fs,
     is_local,

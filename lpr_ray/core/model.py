@@ -7,15 +7,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from lpr_ray.charset import Charset
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.charset import Charset
+from lpr_ray.core.errors import LprRayError
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 DEFAULT_MODEL_DIR = ASSETS / "us_lprnet_small"
 INPUT_NAME = "image_input"
 OUTPUT_ARGMAX = "tf_op_layer_ArgMax"
 OUTPUT_MAX = "tf_op_layer_Max"
-# Optional: every class's probability [N, 24, C], for format-aware decoding (lpr_ray.grammar).
+# Optional: every class's probability [N, 24, C], for format-aware decoding (lpr_ray.core.grammar).
 OUTPUT_SOFTMAX = "softmax"
 
 

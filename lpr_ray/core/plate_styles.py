@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from lpr_ray import plate_formats as formats
+from lpr_ray.core import plate_formats as formats
 
 NAVY = (25, 35, 95)
 BLACK = (20, 20, 24)

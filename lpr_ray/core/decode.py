@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lpr_ray.errors import ModelOutputError
+from lpr_ray.core.errors import ModelOutputError
 
 # DeepStream drops reads shorter than this; we keep the row and flag it.
 MIN_PLATE_LENGTH = 3

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import fsspec
 import numpy as np
 
-from lpr_ray.charset import Charset
-from lpr_ray.errors import LprRayError
-from lpr_ray.image import Crop, decode_crop
+from lpr_ray.core.charset import Charset
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.image import Crop, decode_crop
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pnm", ".ppm", ".pgm")
 

@@ -1,4 +1,8 @@
-"""A real local Ray cluster for tests, demos and benchmarks, isolated from anyone else's Ray.
+"""A real local Ray cluster for the tests, isolated from anyone else's Ray (not shipped).
+
+Why not `ray.cluster_utils.Cluster`: that starts nodes in-process through Ray's private node
+API, while these tests follow what users run (`ray start --head`, `ray job submit` to the
+dashboard with a token) and must never touch another Ray on the machine.
 
     with LocalRayCluster(num_cpus=2, dashboard=True, env=s3.env()) as cluster:
         cluster.connect()                       # ray.init(address=cluster.address)

@@ -9,7 +9,7 @@ no later undo cancels.
     record = {"id", "uri", "verdict", "label", "reviewer", "reviewed_at", "old": {...}, "undoes"}
 
 verdict: corrected (label = what the plate says), accepted (label = the read), unreadable,
-not_a_plate, or undo (undoes = the id it cancels). pyarrow + lpr_ray.storage only.
+not_a_plate, or undo (undoes = the id it cancels). pyarrow + lpr_ray.core.storage only.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from lpr_ray.atomic import atomic_open
-from lpr_ray.charset import CN, US, plate_text
-from lpr_ray.errors import LprRayError
-from lpr_ray.results import named_files
-from lpr_ray.storage import arrow_filesystem, is_local, join, normalize_uri
+from lpr_ray.core.atomic import atomic_open
+from lpr_ray.core.charset import CN, US, plate_text
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.storage import arrow_filesystem, is_local, join, normalize_uri
+from lpr_ray.results.table import named_files
 
 REVIEWS_DIR = "_reviews"
 RECORD_NAME = re.compile(r"^\d{8}T\d{12}Z_[0-9a-f]{32}\.json$")  # <UTC time, compact>_<id>.json
@@ -39,7 +39,7 @@ MAX_REVIEWER = 64
 # trained on (lpr-ray train refuses it), so it is refused when typed.
 PLATE_CHARACTERS = frozenset(US.characters) | frozenset(CN.characters)
 
-# The columns the current view joins on (lpr_ray.query): one row per reviewed URI.
+# The columns the current view joins on (lpr_ray.results.query): one row per reviewed URI.
 CURRENT_SCHEMA = pa.schema(
     [("uri", pa.string()), ("review", pa.string()), ("review_label", pa.string()),
      ("reviewer", pa.string()), ("reviewed_at", pa.timestamp("us", tz="UTC")), ("review_id", pa.string())]

@@ -4,7 +4,7 @@ Greedy decoding reads each character on its own, so a look-alike in the wrong gr
 (`AKS43Z9`: a Z among Arizona's four digits, `IAMW240`: an I where California's serials
 start with a digit) costs the whole plate. Production readers (OpenALPR's postprocess
 patterns) fix this with the plate formats of the region. Here the formats come from the
-synthetic generator's US states and their weights (`lpr_ray.plate_styles`), turned into a
+synthetic generator's US states and their weights (`lpr_ray.core.plate_styles`), turned into a
 prior over *class strings*: `L` for a letter and `D` for a digit per character, vanity
 plates included, so every string of 2 to 8 characters keeps a non-zero prior. The letter O
 is labelled 0, so `0` belongs to both classes: the formats never turn a 0 into a letter.
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lpr_ray.charset import US
-from lpr_ray.decode import PlateRead, emitted_mask
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.charset import US
+from lpr_ray.core.decode import PlateRead, emitted_mask
+from lpr_ray.core.errors import LprRayError
 
 # A step takes part in the choice when its best letter and best digit are within this
 # factor of each other: below it the formats could only flip it against 1000:1 odds.
@@ -53,7 +53,7 @@ class ClassPrior:
 
 def _vanity_classes() -> dict[str, float]:
     """Class strings of `formats.vanity_text` (what the generator draws for personalised plates)."""
-    from lpr_ray import plate_formats as formats
+    from lpr_ray.core import plate_formats as formats
 
     out: dict[str, float] = {}
     words = formats._WORDS
@@ -76,8 +76,8 @@ def _vanity_classes() -> dict[str, float]:
 @functools.cache
 def us_class_prior() -> ClassPrior:
     """The prior implied by the synthetic generator's US styles, patterns and vanity share."""
-    from lpr_ray import plate_formats as formats
-    from lpr_ray import plate_styles as styles
+    from lpr_ray.core import plate_formats as formats
+    from lpr_ray.core import plate_styles as styles
 
     token = {"L": (("L", 1.0),), "D": (("D", 1.0),), "N": (("D", 1.0),)}
     letters = len(formats.LETTERS)

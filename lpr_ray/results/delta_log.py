@@ -3,7 +3,7 @@ and reads, so that Spark, Trino, Athena, Databricks, delta-rs, Polars and DuckDB
 committed rows.
 
 A commit is the file `_delta_log/<version:020d>.json`, created with a create-only write
-(lpr_ray.pipeline.commit), which is how Delta's own writers commit on object stores with
+(lpr_ray.results.commit), which is how Delta's own writers commit on object stores with
 conditional writes. lpr-ray writes the log itself rather than through delta-rs because an
 incremental run must drop the objects another run committed meanwhile before it retries
 (exactly once per object, not just per file), which a blind Delta append would not do; the
@@ -11,7 +11,7 @@ entries are plain Delta (protocol 1/2, `add` actions, `commitInfo`), and every r
 Each lpr-ray commit carries its run record (run id, ledger, counts) in `commitInfo.lprRay`.
 
 Roots written before the log existed keep their records in `_commits/`: the first commit of a
-new writer copies them into version 0 (lpr_ray.pipeline.commit), and until then they are read
+new writer copies them into version 0 (lpr_ray.results.commit), and until then they are read
 from there.
 """
 
@@ -23,12 +23,12 @@ import time
 import urllib.parse
 import uuid
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 DELTA_LOG = "_delta_log"
 LOG_NAME = re.compile(r"^(\d{20})\.json$")
 PROTOCOL = {"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}}
-# The row schema (lpr_ray.results.SCHEMA) in Delta's types.
+# The row schema (lpr_ray.results.table.SCHEMA) in Delta's types.
 DELTA_TYPES = {"string": "string", "float": "float", "int32": "integer", "bool": "boolean",
                "list<item: float>": "array<float>", "timestamp[us, tz=UTC]": "timestamp"}
 

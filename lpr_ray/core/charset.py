@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 US_CHARACTERS: tuple[str, ...] = tuple("0123456789ABCDEFGHIJKLMNPQRSTUVWXYZ")
 # NVIDIA's Chinese dictionary in DeepStream's dict_ch.txt order (the order matters for its

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from lpr_ray.decode import PlateRead
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.decode import PlateRead
+from lpr_ray.core.errors import LprRayError
 
 # Scales of each view set: 1.0 is the crop as it is; < 1 zooms out (more surroundings).
 VIEW_SETS: dict[str, tuple[float, ...]] = {

@@ -12,7 +12,13 @@ import os
 import re
 import stat
 
-from lpr_ray.storage import arrow_object_fs, is_access_denied, is_local, normalize_uri, url_to_fs
+from lpr_ray.core.storage import (
+    arrow_object_fs,
+    is_access_denied,
+    is_local,
+    normalize_uri,
+    url_to_fs,
+)
 
 NOT_FOUND = "the object does not exist (deleted after it was listed, or a manifest entry for a missing key)"
 ACCESS_DENIED = "access denied: check the credentials' read permission on this object"

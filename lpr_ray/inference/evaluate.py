@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lpr_ray.backends.base import BackendOptions, load_backend
-from lpr_ray.dataset import load_tao
-from lpr_ray.decode import PlateRead
-from lpr_ray.metrics import Report, evaluate_reads
-from lpr_ray.model import ModelSpec, resolve_model
-from lpr_ray.reading import check_decode, read_batch
-from lpr_ray.tta import check_tta
+from lpr_ray.core.dataset import load_tao
+from lpr_ray.core.decode import PlateRead
+from lpr_ray.core.metrics import Report, evaluate_reads
+from lpr_ray.core.model import ModelSpec, resolve_model
+from lpr_ray.core.reading import check_decode, read_batch
+from lpr_ray.core.tta import check_tta
 
 
 @dataclass(frozen=True)

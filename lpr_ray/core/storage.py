@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import fsspec
 
-from lpr_ray.errors import require
+from lpr_ray.core.errors import require
 
 
 def is_local(uri: str) -> bool:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lpr_ray.delta_log import DELTA_LOG
-from lpr_ray.errors import LprRayError
-from lpr_ray.results import COMMITS_DIR, DATA_DIR, commit_records, committed_rel_files
-from lpr_ray.storage import arrow_filesystem
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.storage import arrow_filesystem
+from lpr_ray.results.delta_log import DELTA_LOG
+from lpr_ray.results.table import COMMITS_DIR, DATA_DIR, commit_records, committed_rel_files
 
 LEDGER_DIR = "_ledger"
 DEFAULT_RETENTION_HOURS = 168.0  # Delta's own default: a week

@@ -1,10 +1,10 @@
 """Read committed results (docs/LAYOUT.md): the core that `lpr-ray query` / `report` build on.
 
-Rows are visible only through the root's Delta Lake log (lpr_ray.delta_log): this module reads
+Rows are visible only through the root's Delta Lake log (lpr_ray.results.delta_log): this module reads
 ROOT/_delta_log/ and returns exactly the data files it adds (and no other engine's removed
 ones), with each lpr-ray commit's run record. Roots written before the log keep records in
 ROOT/_commits/, read the same way until a new run converts them. Files under data/ that no
-commit names (a crashed or losing run) are never read. pyarrow (+ lpr_ray.storage) only.
+commit names (a crashed or losing run) are never read. pyarrow (+ lpr_ray.core.storage) only.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 from pyarrow.fs import FileSelector, FileType
 
-from lpr_ray.delta_log import DELTA_LOG, LOG_NAME, parse_entry, path_of
-from lpr_ray.errors import LprRayError
-from lpr_ray.storage import arrow_filesystem, join
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.storage import arrow_filesystem, join
+from lpr_ray.results.delta_log import DELTA_LOG, LOG_NAME, parse_entry, path_of
 
 # One row per input object (docs/RUNNING.md, "Output rows"): written by the job, read here.
 SCHEMA = pa.schema(

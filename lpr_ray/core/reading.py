@@ -2,7 +2,7 @@
 
 `greedy` is NVIDIA's (docs/READING.md): it needs only the contract's two outputs, so it
 works with every model and backend, and its confidences match DeepStream's. `grammar`
-(lpr_ray.grammar) also weighs US plate formats; it needs every class's probability, which
+(lpr_ray.core.grammar) also weighs US plate formats; it needs every class's probability, which
 models exported by `lpr-ray export` offer as their `softmax` output and the onnxruntime and
 torch backends pass on.
 """
@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lpr_ray.errors import LprRayError
+from lpr_ray.core.errors import LprRayError
 
 if TYPE_CHECKING:  # the CLI imports DECODES for --help: keep numpy out of that path
     import numpy as np
 
-    from lpr_ray.decode import PlateRead
+    from lpr_ray.core.decode import PlateRead
 
 DECODES = ("greedy", "grammar")
-TTAS = ("off", "zoom3")  # lpr_ray.tta.VIEW_SETS, named here so that --help needs no numpy
+TTAS = ("off", "zoom3")  # lpr_ray.core.tta.VIEW_SETS, named here so that --help needs no numpy
 TTA_HELP = (
     "off: read each crop once (default); zoom3: also read it zoomed out to 92%% and in to "
     "108%% and keep the plate most views agree on, its confidence lowered where they "
@@ -40,8 +40,8 @@ def check_decode(backend, characters: Sequence[str], decode: str) -> None:
         return
     import numpy as np
 
-    from lpr_ray.grammar import check_grammar_characters
-    from lpr_ray.image import MODEL_HEIGHT, MODEL_WIDTH
+    from lpr_ray.core.grammar import check_grammar_characters
+    from lpr_ray.core.image import MODEL_HEIGHT, MODEL_WIDTH
 
     check_grammar_characters(characters)
     if not callable(getattr(backend, "infer_probs", None)):
@@ -59,12 +59,12 @@ def read_batch(
 ) -> list[PlateRead]:
     """uint8 [N, 48, 96, 3] RGB crops -> one PlateRead each.
 
-    `tta` other than "off" reads every view of lpr_ray.tta's view set (one model pass each)
+    `tta` other than "off" reads every view of lpr_ray.core.tta's view set (one model pass each)
     and votes.
     """
     if tta == "off":
         return _read_view(backend, images, characters, decode)
-    from lpr_ray.tta import check_tta, vote, zoom
+    from lpr_ray.core.tta import check_tta, vote, zoom
 
     scales = check_tta(tta)
     return vote([_read_view(backend, zoom(images, s), characters, decode) for s in scales])
@@ -72,12 +72,12 @@ def read_batch(
 
 def _read_view(backend, images: np.ndarray, characters: Sequence[str], decode: str) -> list[PlateRead]:
     if decode == "greedy":
-        from lpr_ray.decode import ctc_greedy_decode
+        from lpr_ray.core.decode import ctc_greedy_decode
 
         best, prob = backend.infer(images)
         return ctc_greedy_decode(best, prob, characters)
     if decode == "grammar":
-        from lpr_ray.grammar import grammar_decode
+        from lpr_ray.core.grammar import grammar_decode
 
         return grammar_decode(backend.infer_probs(images), characters)
     check_decode_name(decode)

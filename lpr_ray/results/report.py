@@ -1,9 +1,9 @@
 """A self-contained HTML report of committed results: inline SVG plots, no JavaScript, no CDN.
 
-    from lpr_ray.report import write_report
+    from lpr_ray.results.report import write_report
     write_report("s3://lot-results/plates", "report.html")
 
-One image counts once, with its current read (lpr_ray.query: the latest run's, or a person's
+One image counts once, with its current read (lpr_ray.results.query: the latest run's, or a person's
 label). Sections: totals, each rate with its counts; images by status; the images that could not
 be read with their errors; confidence histogram; accuracy vs confidence (where rows carry
 labels), with the diagonal a calibrated model would follow; images per day they were read (per
@@ -23,9 +23,9 @@ import posixpath
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lpr_ray.atomic import atomic_open
-from lpr_ray.errors import LprRayError
-from lpr_ray.query import Results, review, stats_per_run
+from lpr_ray.core.atomic import atomic_open
+from lpr_ray.core.errors import LprRayError
+from lpr_ray.results.query import Results, review, stats_per_run
 
 HIST_BINS = 20
 CAL_BINS = 10
@@ -58,7 +58,7 @@ THUMB_HEIGHT = 40
 
 def collect(results: str | Results, *, lowest: int = 20, filters: dict | None = None,
             thumbnails: bool = False) -> ReportData:
-    """FILTERS: {site, camera, date, model} -> value (lpr_ray.query.Results); THUMBNAILS: fetch
+    """FILTERS: {site, camera, date, model} -> value (lpr_ray.results.query.Results); THUMBNAILS: fetch
     each listed low-confidence image through lpr-ray and embed a small PNG of it in the page
     (pixels only: no URL or credential of the store reaches the page)."""
     if isinstance(results, Results) and filters:
@@ -77,7 +77,7 @@ def collect(results: str | Results, *, lowest: int = 20, filters: dict | None = 
 def _add_thumbnails(rows: list[dict]) -> None:
     import base64
 
-    from lpr_ray.preview import png_of
+    from lpr_ray.core.preview import png_of
 
     unreachable = 0
     for r in rows:
@@ -185,7 +185,7 @@ def _collect(res: Results, lowest: int) -> ReportData:
 
 
 def _summary(root: str, run_id: str) -> dict:
-    from lpr_ray.query import _resolve
+    from lpr_ray.results.query import _resolve
 
     fs, base = _resolve(root)
     try:
