@@ -58,3 +58,28 @@ def test_unreadable_inputs_get_a_status_in_their_place(plates, tmp_path):
     assert all(r.plate is None and r.error for r in results[1:])
     with pytest.raises(LprRayError, match=r"expected an RGB uint8 array"):
         rec.read([np.zeros((48, 96), np.float32)])
+
+
+@pytest.mark.parametrize("name", ["onnxruntime", "torch", "standin"])
+def test_every_cpu_backend_honours_the_protocol_and_closes(name, plates):
+    from lpr_ray.backends.base import Backend, ProbsBackend, load_backend
+    from lpr_ray.core.model import resolve_model
+
+    backend = load_backend(name, resolve_model(None))
+    assert isinstance(backend, Backend)
+    # Grammar decoding needs per-class probabilities: the stand-in has no model to give them.
+    assert isinstance(backend, ProbsBackend) == (name != "standin")
+    best, prob = backend.infer(plates[0][:4])
+    assert best.shape == prob.shape == (4, 24) and best.dtype == np.int32
+    backend.close()
+    backend.close()  # twice is fine
+    if name != "standin":  # holds nothing, so it keeps working
+        with pytest.raises(LprRayError, match="closed"):
+            backend.infer(plates[0][:4])
+
+
+def test_recognizer_as_a_context_manager_frees_its_backend(plates):
+    with Recognizer(threads=1) as rec:
+        assert len(rec.read(list(plates[0][:2]))) == 2
+    with pytest.raises(LprRayError, match="closed"):
+        rec.read(list(plates[0][:2]))

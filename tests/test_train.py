@@ -248,6 +248,21 @@ def test_ema_weights_are_validated_saved_and_resumed(tmp_path):
     assert m["val"]["synthetic"]["count"] == 16
 
 
+def test_an_ema_step_moves_each_weight_by_one_minus_the_decay(tmp_path):
+    trainer = Trainer(small_cfg(tmp_path, ema=0.75))
+    with torch.no_grad():
+        for p in trainer.model.parameters():
+            p.add_(1.0)
+    before = {k: v.clone() for k, v in trainer.ema.state_dict().items()}
+    raw = trainer.model.state_dict()
+    trainer._update_ema()
+    for k, v in trainer.ema.state_dict().items():
+        if k in dict(trainer.model.named_parameters()):
+            assert torch.allclose(v, 0.75 * before[k] + 0.25 * raw[k]), k
+        else:  # BatchNorm statistics: the model's own
+            assert torch.equal(v, raw[k]), k
+
+
 def test_cli_rejects_an_ema_decay_outside_0_1(tmp_path, capsys):
     from lpr_ray.cli.main import main
 

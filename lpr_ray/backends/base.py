@@ -32,6 +32,19 @@ class Backend(Protocol):
         """One line for logs: backend, device, precision, threads."""
         ...
 
+    def close(self) -> None:
+        """Free what the backend holds (sessions, device memory); safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class ProbsBackend(Backend, Protocol):
+    """A backend that can also give every class's probability (what `--decode grammar` needs)."""
+
+    def infer_probs(self, images: np.ndarray) -> np.ndarray:
+        """uint8 [N, 48, 96, 3] RGB -> float32 [N, T, C] every class's probability."""
+        ...
+
 
 @dataclass(frozen=True)
 class BackendOptions:

@@ -154,7 +154,7 @@ class EngineCache:
         if data is not None:
             return data, "local"
         data = self._read_remote(key)
-        if data is not None:
+        if data is not None and self.remote:
             self._write_local(key, data)
             return data, self.remote
         return None

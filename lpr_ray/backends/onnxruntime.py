@@ -73,9 +73,14 @@ class OnnxRuntimeBackend:
             )
         self.model = model
 
+    def _open(self):
+        if self.session is None:
+            raise LprRayError("the onnxruntime backend was closed; load a new one")
+        return self.session
+
     def infer(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = to_model_input(images)
-        best, prob = self.session.run([OUTPUT_ARGMAX, OUTPUT_MAX], {INPUT_NAME: x})
+        best, prob = self._open().run([OUTPUT_ARGMAX, OUTPUT_MAX], {INPUT_NAME: x})
         return best.astype(np.int32, copy=False), prob.astype(np.float32, copy=False)
 
     def infer_probs(self, images: np.ndarray) -> np.ndarray:
@@ -86,8 +91,11 @@ class OnnxRuntimeBackend:
                 "probabilities), which --decode grammar needs; models written by `lpr-ray export` "
                 "have it. Use --decode greedy with this model"
             )
-        (probs,) = self.session.run([OUTPUT_SOFTMAX], {INPUT_NAME: to_model_input(images)})
+        (probs,) = self._open().run([OUTPUT_SOFTMAX], {INPUT_NAME: to_model_input(images)})
         return probs.astype(np.float32, copy=False)
+
+    def close(self) -> None:
+        self.session = None  # ONNX Runtime frees the session's memory with its last reference
 
     def describe(self) -> str:
         return f"onnxruntime CPU fp32, {self.threads or 'all'} thread(s), model {self.model.tag}"

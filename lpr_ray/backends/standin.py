@@ -53,6 +53,9 @@ class StandinBackend:
         n = len(images)
         return np.tile(self._best, (n, 1)), np.tile(self._prob, (n, 1))
 
+    def close(self) -> None:
+        pass  # holds nothing
+
     def describe(self) -> str:
         return f"standin (no model: a fixed read, for measuring the pipeline), charset of {self.model.tag}"
 

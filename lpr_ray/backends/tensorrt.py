@@ -122,6 +122,8 @@ class TensorRTBackend:
 
     def _run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rt, n = self.rt, len(images)
+        if self.stream is None:
+            raise LprRayError("TensorRT runner used before load() or after close()")
         stream = int(self.stream)
         h_in, d_in = self.buffers[ENGINE_INPUT]
         np.copyto(h_in[:n], images)

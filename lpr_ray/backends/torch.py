@@ -169,6 +169,8 @@ class TorchBackend:
         torch = self.torch
         if images.dtype != np.uint8 or images.shape[1:] != (MODEL_HEIGHT, MODEL_WIDTH, 3):
             raise ValueError(f"expected uint8 [N, {MODEL_HEIGHT}, {MODEL_WIDTH}, 3], got {images.dtype} {images.shape}")
+        if self.head is None:
+            raise LprRayError("the torch backend was closed; load a new one")
         if self.device.type == "cpu":
             with torch.inference_mode():
                 best, prob = self.head(torch.from_numpy(np.ascontiguousarray(images)))
@@ -184,6 +186,8 @@ class TorchBackend:
         torch = self.torch
         if images.dtype != np.uint8 or images.shape[1:] != (MODEL_HEIGHT, MODEL_WIDTH, 3):
             raise ValueError(f"expected uint8 [N, {MODEL_HEIGHT}, {MODEL_WIDTH}, 3], got {images.dtype} {images.shape}")
+        if self.head is None:
+            raise LprRayError("the torch backend was closed; load a new one")
         module = self.head.inner
         dtype = next(module.parameters()).dtype
         where = torch.cuda.device(self.device) if self.device.type == "cuda" else contextlib.nullcontext()
@@ -208,6 +212,12 @@ class TorchBackend:
                 best, prob = self.head(host.to(self.device, non_blocking=True))
             # .cpu() synchronises: the pinned buffer is free again when this returns.
             return best.cpu().numpy(), prob.cpu().numpy()
+
+    def close(self) -> None:
+        # CUDA graph, its static buffers and the pinned input go first; the module last.
+        for attr in ("graph", "static_in", "static_out", "pinned", "head"):
+            if hasattr(self, attr):
+                setattr(self, attr, None)
 
     def describe(self) -> str:
         where = str(self.device)

@@ -15,7 +15,7 @@ def execute(args: argparse.Namespace) -> int:
 
     ev = evaluate_dataset(
         args.dataset, args.model, args.characters, args.backend, args.batch_size, args.threads, args.decode,
-        args.tta,
+        args.tta, progress=True,
     )
     wrong = [(r, lab, u) for r, lab, u in zip(ev.reads, ev.labels, ev.uris, strict=True) if r.plate != lab]
     if args.json:

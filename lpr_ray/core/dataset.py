@@ -147,13 +147,13 @@ def load_tao(uri: str, charset: Charset | None = None) -> TaoArrays:
     samples = list_tao(uri, charset)
     unlabelled = sum(s.label is None for s in samples)
     for s, crop in load_crops([s for s in samples if s.label is not None]):
-        if crop.image is None:
+        if crop.image is None or crop.width is None or s.label is None:  # decoded crops have widths
             skipped[crop.status] += 1
             continue
         images.append(crop.image)
         labels.append(s.label)
         uris.append(s.uri)
-        widths.append(int(crop.width))
+        widths.append(crop.width)
     if unlabelled:
         skipped["unlabelled"] = unlabelled
     if not images:

@@ -66,10 +66,10 @@ def _vanity_classes() -> dict[str, float]:
     lengths = (2, 3, 4, 4, 5, 5, 6, 6, 6, 7, 7, 7, 8)
     for n in sorted(set(lengths)):
         p_len = lengths.count(n) / len(lengths)
-        for k in itertools.product("LD", repeat=n):
-            letters = k.count("L")
+        for combo in itertools.product("LD", repeat=n):
+            letters = combo.count("L")
             p = 0.65 * p_len * p_letter**letters * (1 - p_letter) ** (n - letters)
-            out["".join(k)] = out.get("".join(k), 0.0) + p
+            out["".join(combo)] = out.get("".join(combo), 0.0) + p
     return out
 
 
@@ -79,7 +79,7 @@ def us_class_prior() -> ClassPrior:
     from lpr_ray.core import plate_formats as formats
     from lpr_ray.core import plate_styles as styles
 
-    token = {"L": (("L", 1.0),), "D": (("D", 1.0),), "N": (("D", 1.0),)}
+    token: dict[str, tuple[tuple[str, float], ...]] = {"L": (("L", 1.0),), "D": (("D", 1.0),), "N": (("D", 1.0),)}
     letters = len(formats.LETTERS)
     token["A"] = (("L", letters / (letters + 10)), ("D", 10 / (letters + 10)))
     vanity = _vanity_classes()

@@ -44,7 +44,7 @@ def check_decode(backend, characters: Sequence[str], decode: str) -> None:
     from lpr_ray.core.image import MODEL_HEIGHT, MODEL_WIDTH
 
     check_grammar_characters(characters)
-    if not callable(getattr(backend, "infer_probs", None)):
+    if not callable(getattr(backend, "infer_probs", None)):  # backends.base.ProbsBackend
         raise LprRayError(
             f"the {backend.name} backend gives only the contract's best class and its probability, "
             "but --decode grammar needs every class's probability: use --backend onnxruntime or "

@@ -47,7 +47,7 @@ def zoom(images: np.ndarray, scale: float) -> np.ndarray:
     if scale == 1.0:
         return images
     h, w = images.shape[1:3]
-    m = np.float32([[scale, 0, (w / 2) * (1 - scale)], [0, scale, (h / 2) * (1 - scale)]])
+    m = np.array([[scale, 0, (w / 2) * (1 - scale)], [0, scale, (h / 2) * (1 - scale)]], np.float32)
     out = np.empty_like(images)
     for i, img in enumerate(images):
         cv2.warpAffine(

@@ -11,6 +11,7 @@ from lpr_ray.core.dataset import load_tao
 from lpr_ray.core.decode import PlateRead
 from lpr_ray.core.metrics import Report, evaluate_reads
 from lpr_ray.core.model import ModelSpec, resolve_model
+from lpr_ray.core.progress import terminal_bar
 from lpr_ray.core.reading import check_decode, read_batch
 from lpr_ray.core.tta import check_tta
 
@@ -28,11 +29,21 @@ class Evaluation:
 
 
 def recognise_arrays(
-    backend, images: np.ndarray, characters, batch_size: int = 128, decode: str = "greedy", tta: str = "off"
+    backend, images: np.ndarray, characters, batch_size: int = 128, decode: str = "greedy", tta: str = "off",
+    progress: bool = False,
 ) -> list[PlateRead]:
+    """PROGRESS: a bar on stderr when it is a terminal."""
     reads: list[PlateRead] = []
-    for start in range(0, len(images), batch_size):
-        reads.extend(read_batch(backend, images[start : start + batch_size], characters, decode, tta))
+    bar = terminal_bar(len(images), "eval") if progress else None
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size]
+            reads.extend(read_batch(backend, batch, characters, decode, tta))
+            if bar is not None:
+                bar.update(len(batch))
+    finally:
+        if bar is not None:
+            bar.close()
     return reads
 
 
@@ -55,13 +66,14 @@ def evaluate_dataset(
     threads: int = 0,
     decode: str = "greedy",
     tta: str = "off",
+    progress: bool = False,
 ) -> Evaluation:
     check_tta(tta)
     spec = resolve_model(model, characters)
     runner = load_backend(backend, spec, BackendOptions(threads=threads))
     check_decode(runner, spec.charset.characters, decode)
     data = load_tao(dataset, spec.charset)
-    reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size, decode, tta)
+    reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size, decode, tta, progress)
     groups = folders(data.uris)
     report = evaluate_reads(
         [r.plate for r in reads], [r.confidence for r in reads], data.labels, widths=data.widths,

@@ -52,6 +52,16 @@ class Recognizer:
         check_decode(self.backend, self.spec.charset.characters, decode)
         self.decode, self.tta, self.batch_size = decode, tta, batch_size
 
+    def close(self) -> None:
+        """Free the backend (its session or device memory). `with Recognizer() as r:` calls it."""
+        self.backend.close()
+
+    def __enter__(self) -> Recognizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def model(self) -> str:
         """The model's tag: name @ first 12 hex of the ONNX file's SHA-256 (the rows' `model`)."""

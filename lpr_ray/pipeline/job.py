@@ -29,6 +29,7 @@ from lpr_ray.core.reading import reading_tag
 from lpr_ray.core.storage import arrow_filesystem, is_access_denied, is_local, join, storage_error
 from lpr_ray.pipeline import lock as cluster_lock
 from lpr_ray.pipeline.config import RunConfig
+from lpr_ray.pipeline.console import drop_false_core_lines, quiet_ray_data
 from lpr_ray.pipeline.fetch import RETRYABLE_STATUSES, fetch_and_decode
 from lpr_ray.pipeline.inputs import Inputs, resolve_inputs
 from lpr_ray.pipeline.lost import (
@@ -40,7 +41,7 @@ from lpr_ray.pipeline.lost import (
 )
 from lpr_ray.pipeline.partition import PartitionSpec
 from lpr_ray.pipeline.plan import ActorPlan, plan_actors
-from lpr_ray.pipeline.progress import ProgressCounter, quiet_ray_data, report_progress
+from lpr_ray.pipeline.progress import ProgressCounter, report_progress
 from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.rows import write_rows
 from lpr_ray.pipeline.stages import stage_times
@@ -365,7 +366,8 @@ def _process(ray, inputs: Inputs, cfg: RunConfig, plan: ActorPlan, part: Partiti
     fs.create_dir(data_path, recursive=True)
     shown = (report_progress(ray, counter, cfg.run_id, inputs.count, cfg.progress_s) if counter is not None
              else contextlib.nullcontext())
-    with shown, warnings.catch_warnings():
+    # The bar (on a terminal) is chosen before fd 2 becomes the filtering pipe.
+    with shown, drop_false_core_lines(), warnings.catch_warnings():
         # min_rows_per_file with partition_cols works in Ray 2.60 (deprecated after 2027-02):
         # it is what keeps files large when partitions are many.
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -3,9 +3,12 @@
 Ray Data's own progress output is a 14-line block every 10 s off a terminal ("Total Progress:
 0/?" though the count is known) and nothing on a terminal without tqdm. The recogniser actors
 add the rows they made to a counter actor instead (a fire-and-forget call per batch), and a
-thread of the driver logs one line from it:
+thread of the driver logs one line from it every interval:
 
     run nightly: 12,800 / 50,000 objects (26%), 1,204 plates/s, about 31 s left
+
+On a terminal the same count drives a tqdm bar (redrawn every second) and that line is logged
+once, at the end.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+
+from lpr_ray.core.progress import terminal_bar
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +51,11 @@ def progress_line(run_id: str, done: int, total: int | None, seconds: float) -> 
 
 @contextlib.contextmanager
 def report_progress(ray, counter, run_id: str, total: int | None, every_s: float) -> Iterator[None]:
-    """Log a progress line every `every_s` seconds while the body runs, and a last one after."""
+    """Log a progress line every `every_s` seconds while the body runs (on a terminal: redraw a
+    bar every second instead), and a last line after."""
     stop = threading.Event()
     t0 = time.monotonic()
+    bar = terminal_bar(total, f"run {run_id}", unit="objects")
 
     def value() -> int | None:
         try:
@@ -58,9 +65,13 @@ def report_progress(ray, counter, run_id: str, total: int | None, every_s: float
             return None
 
     def loop() -> None:
-        while not stop.wait(every_s):
+        while not stop.wait(every_s if bar is None else min(every_s, 1.0)):
             done = value()
-            if done is not None:
+            if done is None:
+                continue
+            if bar is not None:
+                bar.update(max(0, (done if total is None else min(done, total)) - bar.n))
+            else:
                 log.info("%s", progress_line(run_id, done, total, time.monotonic() - t0))
 
     thread = threading.Thread(target=loop, name="lpr-ray-progress", daemon=True)
@@ -71,32 +82,9 @@ def report_progress(ray, counter, run_id: str, total: int | None, every_s: float
         stop.set()
         thread.join(timeout=every_s + 5)
         done = value()
+        if bar is not None:
+            if done is not None:
+                bar.update(max(0, (done if total is None else min(done, total)) - bar.n))
+            bar.close()
         if done is not None:
             log.info("%s", progress_line(run_id, done, total, time.monotonic() - t0))
-
-
-# Ray Data's warnings that are false for this job: its recogniser actors hold the CPUs on
-# purpose (fetch tasks take fractional CPUs), and its progress bars are off because the line
-# above replaces them.
-_FALSE_ALARMS = ("The Ray cluster currently does not have any available CPUs", "Progress bars disabled")
-
-
-class _DropFalseAlarms(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        # Ray Data's INFO lines (execution plan, "Starting execution", "Data sink finished")
-        # narrate what our progress line and summary already say; `-v` shows them again.
-        if record.levelno < logging.WARNING and not logging.getLogger("lpr_ray").isEnabledFor(logging.DEBUG):
-            return False
-        message = record.getMessage()
-        return not any(text in message for text in _FALSE_ALARMS)
-
-
-def quiet_ray_data() -> None:
-    """Drop those warnings from Ray Data's console output (its log file keeps them)."""
-    import ray.data  # noqa: F401 - configures the "ray.data" logger's handlers
-
-    for handler in logging.getLogger("ray.data").handlers:
-        if type(handler).__name__ != "SessionFileHandler" and not any(
-            isinstance(f, _DropFalseAlarms) for f in handler.filters
-        ):
-            handler.addFilter(_DropFalseAlarms())

@@ -38,10 +38,11 @@ def log_name(version: int) -> str:
 
 
 def _field(name: str, arrow_type: str) -> dict:
-    t = DELTA_TYPES.get(arrow_type)
-    if t is None:
+    simple = DELTA_TYPES.get(arrow_type)
+    if simple is None:
         raise LprRayError(f"column {name} has type {arrow_type}, which the Delta log does not map")
-    if t == "array<float>":
+    t: str | dict = simple
+    if simple == "array<float>":
         t = {"type": "array", "elementType": "float", "containsNull": True}
     return {"name": name, "type": t, "nullable": True, "metadata": {}}
 

@@ -12,8 +12,10 @@ its commit record and means nothing until that record exists.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,6 +32,9 @@ from lpr_ray.core.storage import (
     storage_error,
     url_to_fs,
 )
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +114,7 @@ def stat_uris(uris: list[str], threads: int = 16) -> pa.Table:
     if not uris:
         return versions_table([])
     # A manifest may mix schemes (s3://, https://, local paths): one filesystem per scheme.
-    filesystems: dict[str, object] = {}
+    filesystems: dict[str, AbstractFileSystem] = {}
 
     def one(uri: str) -> tuple[str, dict]:
         local = is_local(uri)
@@ -163,8 +168,8 @@ def same_weights(model: str) -> pc.Expression:
     return pc.ends_with(pc.field("model"), pattern=f"@{digest}")
 
 
-def read_ledger(root: str, ledger_files: list[str], model: str | None = None) -> pa.Table:
-    """uri, version of every committed ledger file, optionally only for the weights of `model`
+def read_ledger(root: str, ledger_files: Sequence[str | None], model: str | None = None) -> pa.Table:
+    """uri, version of every committed ledger file (None: a record without one), optionally only for the weights of `model`
     (a "name@hash" tag: any name with the same hash matches)."""
     groups: dict[int, tuple] = {}
     for ref in ledger_files:

@@ -310,12 +310,17 @@ class Results:
     def remote(self) -> bool:
         return self._index_source is not None
 
+    def _remote_dataset(self):
+        if self._index_source is None:
+            raise LprRayError(f"{self.root} is indexed by row group only on object storage")
+        return self._index_source
+
     def _ensure_index(self) -> None:
         if self._index is not None:
             return
         import pyarrow.dataset as pads
 
-        ds = self._index_source
+        ds = self._remote_dataset()
         self._row_groups = [rg for frag in ds.get_fragments() for rg in frag.split_by_row_group()]
         rg_ds = pads.FileSystemDataset(self._row_groups, ds.schema, ds.format, ds.filesystem)
         # The current view needs each row's uri and time to tell the latest read of an image.
@@ -360,7 +365,7 @@ class Results:
                     f"FROM {index} WHERE {where} ORDER BY confidence LIMIT {int(lowest)}))")
         rgs = [r[0] for r in self.con.execute(f"SELECT DISTINCT rg FROM {index} WHERE {cond} ORDER BY 1",
                                               params).fetchall()]
-        ds = self._index_source
+        ds = self._remote_dataset()
         narrow = pads.FileSystemDataset([self._row_groups[i] for i in rgs], ds.schema, ds.format, ds.filesystem)
         self.con.register("narrow_arrow", narrow)
         if self.history:

@@ -20,6 +20,8 @@ import html
 import json
 import math
 import posixpath
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -149,7 +151,7 @@ def _collect(res: Results, lowest: int) -> ReportData:
     for r in runs:
         pps = _summary(res.root, r["run_id"]).get("plates_per_second")
         r["plates_per_second"] = pps
-        if _finite(pps):
+        if pps is not None and _finite(pps):
             throughput.append((r["run_id"], float(pps)))
     low = review(res, threshold=1.01, limit=lowest).to_pylist() if lowest else []
     totals = {
@@ -238,7 +240,7 @@ def _svg_open(w: int, h: int, title: str) -> list[str]:
 def bar_chart(
     title: str,
     labels: list[str],
-    values: list[float],
+    values: Sequence[float],
     *,
     xlabel: str = "",
     ylabel: str = "",
@@ -376,7 +378,7 @@ def _thumb(row: dict) -> str:
     return f'<span class="note">{html.escape(row.get("thumbnail_error", ""))}</span>'
 
 
-def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset(), uri_col: int = -1,
+def _table(headers: list[str], rows: list[list], numeric: AbstractSet[int] = frozenset(), uri_col: int = -1,
            thumbnails: list[str] | None = None) -> str:
     """THUMBNAILS: a first "crop" column of HTML made (and escaped) by _thumb, one per row."""
     head = "".join(f'<th class="{"num" if i in numeric else ""}">{html.escape(h)}</th>' for i, h in enumerate(headers))

@@ -87,7 +87,7 @@ def commit_records(root: str, log: list[tuple[int, list[dict]]] | None = None) -
         return legacy_records(root)
     records = []
     for version, actions in log:
-        info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+        info: dict = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
         lpr = info.get("lprRay")
         if not isinstance(lpr, dict):
             continue  # another engine's commit: its files count (committed_files), it has no ledger

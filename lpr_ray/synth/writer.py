@@ -22,6 +22,7 @@ import cv2
 
 from lpr_ray.core.charset import REGIONS
 from lpr_ray.core.errors import LprRayError
+from lpr_ray.core.progress import terminal_bar
 from lpr_ray.synth.generate import render_plate, single_threaded_cv2
 
 CHUNK = 500
@@ -95,14 +96,20 @@ def write_dataset(
         raise LprRayError(f"unknown plate region {region!r}; expected one of {sorted(REGIONS)}")
     if count < 0:
         raise LprRayError(f"count must be >= 0, got {count}")
-    report = _default_progress if progress is True else (progress or None)
+    bar = terminal_bar(count, f"synth {region}") if progress is True else None
+    if bar is not None:  # a terminal: a bar, redrawn per chunk
+
+        def report(done: int, count: int, started: float) -> None:
+            bar.update(done - bar.n)
+    else:
+        report = _default_progress if progress is True else (progress or None)
     out_path = Path(out).expanduser().resolve()
     tmp = _prepare(out_path)
     width = _name_width(count)
     ranges = [(s, min(s + CHUNK, count)) for s in range(0, count, CHUNK)]
     started = time.monotonic()
     done, next_report, last_reported = 0, 0, -1
-    step = max(CHUNK, count // 20)
+    step = CHUNK if bar is not None else max(CHUNK, count // 20)
     try:
         if workers <= 1 or len(ranges) <= 1:
             results = (_write_range(str(tmp), seed, a, b, width, region) for a, b in ranges)
@@ -129,5 +136,8 @@ def write_dataset(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if report and last_reported != done:
+    finally:
+        if bar is not None:
+            bar.close()
+    if report and bar is None and last_reported != done:
         report(done, count, started)

@@ -53,19 +53,10 @@ def average_states(states: list[dict]) -> dict:
 def recompute_batchnorm(model, batches) -> int:
     """Replace every BatchNorm layer's running mean and variance by their plain average
     over `batches` (float NCHW tensors); returns the number of BatchNorm layers."""
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over all batches
-    was_training = model.training
-    model.train()
-    for x in batches:
-        model(x)
-    for m, mom in zip(bns, momenta, strict=True):
-        m.momentum = mom
-    model.train(was_training)
-    return len(bns)
+    from torch.optim.swa_utils import update_bn
+
+    update_bn(batches, model)  # momentum None for the pass: a cumulative average
+    return sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
 def bn_batches(cfg: dict, n: int, batch_size: int = 256):

@@ -20,6 +20,7 @@ from lpr_ray.core.atomic import atomic_open
 from lpr_ray.core.charset import REGIONS, Charset, region_of
 from lpr_ray.core.dataset import counts_text
 from lpr_ray.core.errors import LprRayError, require
+from lpr_ray.core.progress import terminal_bar
 from lpr_ray.train.config import TrainConfig
 
 torch = require("torch", "train")
@@ -258,8 +259,22 @@ class Trainer:
         loader = tdata.make_loader(stream, cfg.workers)
         self.model.train()
         t0 = time.perf_counter()
-        tw = t0
-        losses, window, seen, wseen = [], [], 0, 0
+        losses: list[float] = []
+        # On a terminal a bar replaces the per-step lines (the epoch's summary line stays).
+        bar = terminal_bar(cfg.steps_per_epoch, f"epoch {epoch}", unit="steps", unit_scale=False)
+        try:
+            seen = self._train_steps(loader, bar, epoch, losses)
+        finally:
+            if bar is not None:
+                bar.close()
+        dt = time.perf_counter() - t0
+        return {"train_loss": float(np.mean(losses)) if losses else None, "train_plates": seen,
+                "train_seconds": round(dt, 1), "train_plates_per_s": round(seen / dt, 1) if dt else None}
+
+    def _train_steps(self, loader, bar, epoch: int, losses: list[float]) -> int:
+        """One epoch's steps; appends each step's loss to LOSSES and returns the plates seen."""
+        cfg = self.cfg
+        tw, seen, wseen, window = time.perf_counter(), 0, 0, []
         for images, labels in loader:
             x, targets, lengths = tdata.collate(np.asarray(images), list(labels), self.charset, self.device)
             if getattr(self.model, "channels_last", False):
@@ -279,22 +294,28 @@ class Trainer:
             window.append(v)
             seen += len(labels)
             wseen += len(labels)
+            if bar is not None:
+                bar.update(1)
             if cfg.log_every and len(losses) % cfg.log_every == 0:
                 now = time.perf_counter()
-                _log(
-                    f"epoch {epoch} step {len(losses)}/{cfg.steps_per_epoch} loss {np.mean(window):.4f} "
-                    f"lr {self.sched.get_last_lr()[0]:.2e} {wseen / (now - tw):.0f} plates/s"
-                )
+                rate = wseen / (now - tw)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{np.mean(window):.4f}", plates_s=f"{rate:.0f}")
+                else:
+                    _log(
+                        f"epoch {epoch} step {len(losses)}/{cfg.steps_per_epoch} loss {np.mean(window):.4f} "
+                        f"lr {self.sched.get_last_lr()[0]:.2e} {rate:.0f} plates/s"
+                    )
                 window, wseen, tw = [], 0, now
-        dt = time.perf_counter() - t0
-        return {"train_loss": float(np.mean(losses)) if losses else None, "train_plates": seen,
-                "train_seconds": round(dt, 1), "train_plates_per_s": round(seen / dt, 1) if dt else None}
+        return seen
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        d = self.cfg.ema
-        for avg, p in zip(self.ema.parameters(), self.model.parameters(), strict=True):
-            avg.lerp_(p, 1.0 - d)
+        from torch.optim.swa_utils import get_ema_multi_avg_fn
+
+        # swa_utils' EMA step (a lerp of every weight towards the model's), without its
+        # AveragedModel wrapper, which would rename every weight in the checkpoints.
+        get_ema_multi_avg_fn(self.cfg.ema)(list(self.ema.parameters()), list(self.model.parameters()), None)
         # BatchNorm statistics are already running averages: take the model's.
         for avg, b in zip(self.ema.buffers(), self.model.buffers(), strict=True):
             avg.copy_(b)
