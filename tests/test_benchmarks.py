@@ -44,3 +44,12 @@ def test_bench_gpu_fails_without_a_gpu(tmp_path):
 def test_bad_option_values_are_one_line_errors(script, args, says, tmp_path):
     done = bench(script, *args, cwd=tmp_path)
     assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bench_ledger_finds_the_same_new_objects_both_ways(tmp_path):
+    done = bench("bench_ledger.py", "--sizes", "20000", "--work", str(tmp_path / "work"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| 20,000 |")]
+    # 1% new objects + every 1000th changed: 200 + 20, found by the job's way and the old one.
+    assert [r.split("|")[4].strip() for r in rows] == ["duckdb", "arrow"]
+    assert all(r.split("|")[6].strip() == "220" for r in rows)

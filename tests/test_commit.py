@@ -8,7 +8,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,7 +18,8 @@ from lpr_ray.core.errors import LprRayError
 from lpr_ray.core.storage import arrow_filesystem
 from lpr_ray.pipeline.partition import UNKNOWN, PartitionSpec
 from lpr_ray.results.commit import Candidate, commit, create_exclusive
-from lpr_ray.results.ledger import add_version, anti_join, ledger_rows, read_ledger, write_ledger
+from lpr_ray.results.incremental import new_objects
+from lpr_ray.results.ledger import add_version, ledger_rows, read_ledger, write_ledger
 from lpr_ray.results.table import SCHEMA, commit_records, committed_files, read_results
 
 PATTERN = r"(?P<site>[^/]+)/(?P<camera>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/"
@@ -143,7 +146,7 @@ def test_unsupported_store_is_a_clear_error():
         create_exclusive("memory://x/_commits/1.json", b"{}")
 
 
-def test_ledger_versions_and_anti_join():
+def test_ledger_versions_and_new_objects(tmp_path):
     t = add_version(pa.table({
         "uri": ["a", "b", "c"],
         "etag": ["e1", None, None],
@@ -152,8 +155,35 @@ def test_ledger_versions_and_anti_join():
     }))
     assert t.column("version").to_pylist() == ["e1", "2:1767225600000000", None]
     done = pa.table({"uri": ["a", "b", "c"], "version": ["e1", "2:0", None]})
+    write_ledger(str(tmp_path / "_ledger"), "r1", ledger_rows(done, "small@1", "r1"))
+    refs = ["_ledger/r1.parquet", None]  # a record without a ledger names none
     # a: same version, skipped; b: changed (other mtime), again; c: unknown version, again.
-    assert anti_join(t, done).column("uri").to_pylist() == ["b", "c"]
+    assert new_objects(str(tmp_path), refs, "small@1", t).column("uri").to_pylist() == ["b", "c"]
+    # The same weights under another name are the same model; other weights read everything.
+    assert new_objects(str(tmp_path), refs, "renamed@1", t).column("uri").to_pylist() == ["b", "c"]
+    assert new_objects(str(tmp_path), refs, "small@2", t).equals(t)
+    assert new_objects(str(tmp_path), [None], "small@1", t).equals(t)
+
+
+def test_new_objects_past_the_memory_limit_spill_and_keep_order_and_columns(tmp_path):
+    """The ledger join spills to disk instead of holding the ledger in memory: a limit far
+    below the ledger's size gives the same answer, with the listing's own columns and order."""
+    n = 600_000
+    uris = pa.array([f"s3://lot/site{i % 50:02d}/cam{i % 8}/{i:010d}.jpg" for i in range(n)])
+    versions = pa.array([f"{i * 7:032d}" for i in range(n)])
+    refs = [write_ledger(str(tmp_path / "_ledger"), f"r{k}", ledger_rows(
+        pa.table({"uri": uris[k * n // 3:(k + 1) * n // 3], "version": versions[k * n // 3:(k + 1) * n // 3]}),
+        "m@ab", f"r{k}")) for k in range(3)]
+    changed = pa.array(["changed" if i % 1000 == 0 else None for i in range(n)])
+    listing = pa.table({
+        "uri": pa.concat_arrays([pa.array(["s3://lot/new/0.jpg"]), uris]),
+        "version": pa.concat_arrays([pa.array(["1"]), pc.coalesce(changed, versions)]),
+        "size": pa.array(np.arange(n + 1), pa.int64()),
+    })
+    for limit in ("1GB", "48MB"):  # the ledger alone is ~90 MB of Arrow data
+        new = new_objects(str(tmp_path), refs, "m@ab", listing, memory_limit=limit)
+        assert new.schema == listing.schema
+        assert new.column("uri").to_pylist() == ["s3://lot/new/0.jpg", *(uris[i].as_py() for i in range(0, n, 1000))]
 
 
 def test_partition_values_and_validation():
@@ -201,6 +231,8 @@ def test_ledgers_outside_the_root_are_read_from_their_own_store(s3, tmp_path):
     assert sorted(zip(done.column("uri").to_pylist(), done.column("version").to_pylist(), strict=True)) == [
         ("a", "1"), ("b", "2"), ("c", "3")]
     assert read_ledger(root, refs, "other@2").num_rows == 0
+    listing = pa.table({"uri": ["a", "b", "c", "d"], "version": ["1", "2", "x", "4"]})
+    assert new_objects(root, refs, model, listing).column("uri").to_pylist() == ["c", "d"]
     keys = pa.table({"uri": ["a", "b", "c", "d"], "version": ["1", "2", "x", "4"]})
     records = [{"ledger": r} for r in refs]
     assert sorted(covered_keys(root, records, keys, model).column("uri").to_pylist()) == ["a", "b"]

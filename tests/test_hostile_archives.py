@@ -422,3 +422,41 @@ def test_a_second_partitioning_in_one_root_is_refused_before_ray(ray_cluster, mo
                                           r"gives \['run_date'\]") as err:
         run_job(RunConfig(input=str(tmp_path / "in"), output=output, model=str(model_dir)))
     assert first.run_id in str(err.value)
+
+
+def _private_tmpfs_works() -> bool:
+    """`unshare -rm` gives this test its own mount namespace (no root needed where user
+    namespaces are allowed), in which a tiny tmpfs is a real full disk for the run alone."""
+    try:
+        done = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=4k tmpfs /mnt"],
+                              capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _private_tmpfs_works(), reason="needs `unshare -rm` and tmpfs mounts for a private full disk")
+def test_a_full_disk_is_one_line_and_leaves_no_data_files(model_dir, tmp_path):
+    """The output on a 20 KiB tmpfs: Ray Data takes the Write task's ENOSPC for an errored block
+    and leaves a Parquet file cut short. The run must end in one line naming the full disk,
+    commit nothing, and remove what it wrote."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(300):
+        (src / f"{i:03d}.jpg").write_bytes(good_jpeg(i))
+    full = tmp_path / "full"
+    full.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    script = (f"mount -t tmpfs -o size=20k tmpfs {full} && "
+              f"{sys.executable} -m lpr_ray.cli.main run --input {src} --output {full}/out --model {model_dir}; "
+              f"echo exit=$?; find {full} -type f -printf 'left:%P\\n'")
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600,
+                          env=env, cwd=tmp_path)
+    said = [line for line in done.stderr.splitlines() if line.startswith("lpr-ray run: error:")]
+    assert len(said) == 1, done.stderr[-3000:]
+    assert "No space left on device" in done.stderr and "the disk holding it is full" in said[0], said
+    assert "NOT committed" in said[0] and "exit=2" in done.stdout
+    left = [line[5:] for line in done.stdout.splitlines() if line.startswith("left:")]
+    assert not [p for p in left if p.startswith("out/data/") or p.startswith("out/_delta_log/")
+                or p.endswith(".tmp")], left

@@ -19,6 +19,11 @@ class ModelOutputError(LprRayError, ValueError):
     reported like any bad input; a ValueError to the pure functions' callers)."""
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, short enough for a one-line error."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
 def require(module: str, extra: str) -> ModuleType:
     """Import `module`, or explain which `pip install lpr-ray[extra]` provides it."""
     try:

@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 from pyarrow.fs import FileType
 
-from lpr_ray.core.errors import LprRayError, require
+from lpr_ray.core.errors import LprRayError, first_line, require
 from lpr_ray.core.model import ModelSpec, resolve_model
 from lpr_ray.core.reading import reading_tag
 from lpr_ray.core.storage import arrow_filesystem, is_access_denied, is_local, join, storage_error
@@ -46,13 +46,13 @@ from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.rows import write_rows
 from lpr_ray.pipeline.stages import stage_times
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
+from lpr_ray.pipeline.written import check_complete, discard_run_files, space_hint
 from lpr_ray.results.commit import Candidate, commit
+from lpr_ray.results.incremental import new_objects
 from lpr_ray.results.ledger import (
     ABSENT,
     add_version,
-    anti_join,
     ledger_rows,
-    read_ledger,
     stat_batch,
     write_ledger,
 )
@@ -86,7 +86,7 @@ def connect_ray():
     except (ConnectionError, RuntimeError, TimeoutError, OSError) as exc:
         # A full or read-only disk under Ray's session folder, or a cluster that is down: one
         # line that says which, not Ray's traceback.
-        first = _first_line(exc)
+        first = first_line(exc)
         if address:
             raise _unreachable(address, first) from exc
         where = os.environ.get("RAY_TMPDIR") or "/tmp/ray"
@@ -123,11 +123,6 @@ def _drop_token_notice(record: logging.LogRecord) -> bool:
 def _tag(spec: ModelSpec, cfg: RunConfig) -> str:
     """The rows' `model` and the ledger's key for this run (reading.reading_tag)."""
     return reading_tag(spec.tag, cfg.decode, cfg.tta, cfg.backend)
-
-
-def _first_line(exc: BaseException) -> str:
-    """An exception's first line, short enough for a one-line error."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def _crash_point(name: str) -> None:
@@ -198,7 +193,7 @@ def _manifest_on_driver(inputs: Inputs) -> pa.Table | None:
             table = table.select([c for c in ("uri", "label") if c in table.column_names])
         return table.cast(pa.schema([(c, pa.string()) for c in table.column_names]))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
-        raise LprRayError(f"manifest {inputs.uri} cannot be read ({_first_line(exc)}); expected a Parquet file or a UTF-8 "
+        raise LprRayError(f"manifest {inputs.uri} cannot be read ({first_line(exc)}); expected a Parquet file or a UTF-8 "
                           "CSV with a header and a 'uri' column, the same number of fields on every row") from exc
 
 
@@ -609,8 +604,8 @@ def _nothing_new(cfg: RunConfig, spec: ModelSpec, listed: pa.Table, t0: float) -
     None when there is work. Safe without the cluster lock: other runs only add to the ledger."""
     tag = _tag(spec, cfg)
     cands = _unique_uris(listed)
-    done = read_ledger(cfg.output, [r.get("ledger") for r in commit_records(cfg.output)], tag)
-    if cands.num_rows == 0 or anti_join(cands, done).num_rows:
+    ledgers = [r.get("ledger") for r in commit_records(cfg.output)]
+    if cands.num_rows == 0 or new_objects(cfg.output, ledgers, tag, cands).num_rows:
         return None  # nothing listed at all goes the usual way (its summary says so)
     summary = Summary(cfg.run_id, cfg.output, 0, 0, {}, 0, 0, time.perf_counter() - t0, model=tag,
                       skipped=cands.num_rows)
@@ -619,6 +614,23 @@ def _nothing_new(cfg: RunConfig, spec: ModelSpec, listed: pa.Table, t0: float) -
     log.info("run %s: all %d listed objects are in the ledger for %s: nothing to do", cfg.run_id,
              cands.num_rows, tag)
     return summary
+
+
+@contextlib.contextmanager
+def _discard_on_failure(cfg: RunConfig):
+    """Remove the run's uncommitted data files when the body fails; a storage error (a full
+    disk, a refused write) becomes one line."""
+    try:
+        yield
+    except LprRayError:
+        discard_run_files(cfg.output, cfg.run_id)
+        raise
+    except (OSError, pa.ArrowException) as exc:
+        discard_run_files(cfg.output, cfg.run_id)
+        raise LprRayError(
+            f"run {cfg.run_id} could not write its results under {cfg.output} ({first_line(exc)})"
+            f"{space_hint(cfg.output)}: it was NOT committed and its files were removed"
+        ) from exc
 
 
 def _run_locked(
@@ -634,8 +646,7 @@ def _run_locked(
     if cfg.incremental:
         cands = inputs.table if inputs.table is not None else _manifest_candidates(ray, inputs, cfg)
         cands = _unique_uris(cands)
-        done = read_ledger(cfg.output, [r.get("ledger") for r in records], tag)
-        pending = anti_join(cands, done)
+        pending = new_objects(cfg.output, [r.get("ledger") for r in records], tag, cands)
         skipped = cands.num_rows - pending.num_rows
         inputs = dataclasses.replace(inputs, table=pending, manifest_format=None)
     if inputs.table is None:
@@ -656,36 +667,45 @@ def _run_locked(
         _save_json(cfg, "summary.json", summary.to_json())
         return summary
     plan = _plan(ray, cfg)
-    t1 = time.perf_counter()
-    try:
-        stages = _process(ray, inputs, cfg, plan, part, run_date)
-    except ray.exceptions.RayError as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        raise LprRayError(
-            f"run {cfg.run_id} failed in Ray and was NOT committed ({type(exc).__name__}: {first}); "
-            f"a batch whose task fails {FETCH_TRIES} times (a worker killed for memory) stops the run "
-            f"after --max-lost-batches ({cfg.max_lost_batches}) such batches"
-        ) from exc
-    t_process = time.perf_counter() - t1
-    _crash_point("after_write")
-    count = inputs.count
-    if count is None:
-        count = _manifest_rows(ray, inputs)
-    files = run_files(cfg.output, cfg.run_id, prefix=f"{DATA_DIR}/run_date={run_date}", rewrite=0)
-    summary = summarize(cfg.output, cfg.run_id, inputs=count, seconds=time.perf_counter() - t0, files=files)
-    if summary.rows < count and cfg.max_lost_batches:
-        files = _rows_for_lost_batches(ray, inputs, cfg, spec, plan, part, run_date, files)
+    # Until the commit the run's files are its own: a failure removes them (pipeline/written.py).
+    with _discard_on_failure(cfg):
+        t1 = time.perf_counter()
+        try:
+            stages = _process(ray, inputs, cfg, plan, part, run_date)
+        except ray.exceptions.RayError as exc:
+            raise LprRayError(
+                f"run {cfg.run_id} failed in Ray and was NOT committed ({type(exc).__name__}: {first_line(exc)}); "
+                f"a batch whose task fails {FETCH_TRIES} times (a worker killed for memory) stops the run "
+                f"after --max-lost-batches ({cfg.max_lost_batches}) such batches"
+            ) from exc
+        t_process = time.perf_counter() - t1
+        _crash_point("after_write")
+        count = inputs.count
+        if count is None:
+            count = _manifest_rows(ray, inputs)
+        files = run_files(cfg.output, cfg.run_id, prefix=f"{DATA_DIR}/run_date={run_date}", rewrite=0)
+        check_complete(cfg.output, cfg.run_id, files)
         summary = summarize(cfg.output, cfg.run_id, inputs=count, seconds=time.perf_counter() - t0, files=files)
-    if summary.rows != count or (cfg.incremental and summary.distinct_uris != count):
-        _save_json(cfg, "summary.json", summary.to_json())
-        raise LprRayError(
-            f"run {cfg.run_id} wrote {summary.rows} rows ({summary.distinct_uris} distinct URIs) for "
-            f"{count} inputs: output is incomplete or duplicated, and was NOT committed"
-        )
-    t2 = time.perf_counter()
-    cand = run.candidate(files, summary)
+        if summary.rows < count and cfg.max_lost_batches:
+            files = _rows_for_lost_batches(ray, inputs, cfg, spec, plan, part, run_date, files)
+            check_complete(cfg.output, cfg.run_id, files)
+            summary = summarize(cfg.output, cfg.run_id, inputs=count, seconds=time.perf_counter() - t0, files=files)
+        if summary.rows != count or (cfg.incremental and summary.distinct_uris != count):
+            _save_json(cfg, "summary.json", summary.to_json())
+            raise LprRayError(
+                f"run {cfg.run_id} wrote {summary.rows} rows ({summary.distinct_uris} distinct URIs) for "
+                f"{count} inputs: output is incomplete or duplicated, and was NOT committed"
+            )
+        t2 = time.perf_counter()
+        cand = run.candidate(files, summary)
     _crash_point("before_commit")
-    record = commit(cfg.output, cand, planned_seq=planned_seq, check=cfg.incremental, model=tag)
+    try:
+        record = commit(cfg.output, cand, planned_seq=planned_seq, check=cfg.incremental, model=tag)
+    except OSError as exc:  # the entry is written whole or not at all (commit.create_exclusive)
+        raise LprRayError(
+            f"run {cfg.run_id} could not commit under {cfg.output} ({first_line(exc)}){space_hint(cfg.output)}: "
+            "it was NOT committed; `lpr-ray vacuum` removes its files"
+        ) from exc
     _crash_point("after_commit")
     t_commit = time.perf_counter() - t2
     if record is None:

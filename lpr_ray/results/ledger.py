@@ -160,44 +160,38 @@ def _ledger_file(root: str, ref: str):
     return arrow_object_fs(uri) or arrow_filesystem(uri)
 
 
-def same_weights(model: str) -> pc.Expression:
-    """Ledger rows of any model tag ("name@hash") with the weights hash of `model`."""
+def weights_digest(model: str) -> str:
+    """The weights hash of a model tag ("name@hash")."""
     _, sep, digest = model.rpartition("@")
     if not sep or not digest:
         raise ValueError(f"model tag must be 'name@hash', got {model!r}")
-    return pc.ends_with(pc.field("model"), pattern=f"@{digest}")
+    return digest
 
 
-def read_ledger(root: str, ledger_files: Sequence[str | None], model: str | None = None) -> pa.Table:
-    """uri, version of every committed ledger file (None: a record without one), optionally only for the weights of `model`
-    (a "name@hash" tag: any name with the same hash matches)."""
+def same_weights(model: str) -> pc.Expression:
+    """Ledger rows of any model tag ("name@hash") with the weights hash of `model`."""
+    return pc.ends_with(pc.field("model"), pattern=f"@{weights_digest(model)}")
+
+
+def ledger_datasets(root: str, ledger_files: Sequence[str | None]) -> list[pads.Dataset]:
+    """The committed ledger files (None: a record without one), one lazy dataset per store."""
     groups: dict[int, tuple] = {}
     for ref in ledger_files:
         if ref:
             fs, path = _ledger_file(root, ref)
             groups.setdefault(id(fs), (fs, []))[1].append(path)
+    return [pads.dataset(paths, filesystem=fs, format="parquet", schema=LEDGER_SCHEMA)
+            for fs, paths in groups.values()]
+
+
+def read_ledger(root: str, ledger_files: Sequence[str | None], model: str | None = None) -> pa.Table:
+    """uri, version of every committed ledger file (None: a record without one), optionally only for the weights of `model`
+    (a "name@hash" tag: any name with the same hash matches)."""
     flt = same_weights(model) if model is not None else None
-    tables = [
-        pads.dataset(paths, filesystem=fs, format="parquet", schema=LEDGER_SCHEMA)
-        .to_table(columns=["uri", "version"], filter=flt)
-        for fs, paths in groups.values()
-    ]
+    tables = [ds.to_table(columns=["uri", "version"], filter=flt) for ds in ledger_datasets(root, ledger_files)]
     if not tables:
         return pa.table({"uri": pa.array([], pa.string()), "version": pa.array([], pa.string())})
     return pa.concat_tables(tables)
-
-
-def anti_join(candidates: pa.Table, done: pa.Table) -> pa.Table:
-    """Rows of `candidates` whose (uri, version) is not in `done`.
-
-    A null version never matches (Acero joins treat nulls as unequal): an object of
-    unknown version is always processed.
-    """
-    if done.num_rows == 0 or candidates.num_rows == 0:
-        return candidates
-    done = done.select(["uri", "version"]).append_column("_done", pa.array([True] * done.num_rows))
-    joined = candidates.join(done, keys=["uri", "version"], join_type="left anti", use_threads=True)
-    return joined.select(candidates.column_names)
 
 
 def ledger_rows(pending: pa.Table, model: str, run_id: str) -> pa.Table:
