@@ -343,3 +343,18 @@ def test_cli_saves_local_data_paths_absolute_for_resume_elsewhere(tmp_path, monk
     assert saved["train_tao"] == [str(root)] and saved["val_tao"] == str(root)
     monkeypatch.chdir(root)  # resume from another working directory
     assert main(["train", "--out", str(tmp_path / "cli"), "--resume", "--epochs", "2", "--workers", "0"]) == 0
+
+
+def test_a_stop_while_an_epoch_is_saved_waits_for_the_save():
+    """kill during torch.save used to end in torch's own error (exit 1) instead of the resume hint."""
+    import signal
+
+    from lpr_ray.train.loop import _Stop
+
+    stop, saved = _Stop(), []
+    with pytest.raises(KeyboardInterrupt), stop.deferred():
+        stop.handle(signal.SIGTERM, None)
+        saved.append("last.pt")  # the rest of the save still runs
+    assert saved == ["last.pt"]
+    with pytest.raises(KeyboardInterrupt):  # outside a save it stops at once
+        stop.handle(signal.SIGTERM, None)

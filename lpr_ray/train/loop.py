@@ -368,14 +368,17 @@ class Trainer:
             )
             if is_best:
                 self.best = {"epoch": epoch, "key": list(key), "val_fingerprint": fingerprint}
-            ckpt = self.checkpoint(epoch, metrics)
-            save_atomic(ckpt, self.out / "last.pt")
-            if is_best:
-                save_atomic(ckpt, self.out / "best.pt")
-            if cfg.save_epochs:  # for weight averaging (lpr_ray.train.average)
-                save_atomic(weights_only(ckpt), self.out / "epochs" / f"e{epoch:03d}.pt")
-            with open(log_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(metrics) + "\n")
+            # A stop (Ctrl-C, kill) that arrives while the epoch is saved waits for it: raised
+            # inside torch.save, it turned into torch's own error and a traceback (exit 1).
+            with _STOP.deferred():
+                ckpt = self.checkpoint(epoch, metrics)
+                save_atomic(ckpt, self.out / "last.pt")
+                if is_best:
+                    save_atomic(ckpt, self.out / "best.pt")
+                if cfg.save_epochs:  # for weight averaging (lpr_ray.train.average)
+                    save_atomic(weights_only(ckpt), self.out / "epochs" / f"e{epoch:03d}.pt")
+                with open(log_path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(metrics) + "\n")
             parts = [f"epoch {epoch} done: loss {metrics['train_loss']:.4f}, {metrics['train_plates_per_s']} plates/s"]
             parts.extend(describe(name, m) for name, m in metrics["val"].items())
             _log("; ".join(parts) + (" (best)" if is_best else ""))
@@ -414,6 +417,35 @@ def train(cfg: TrainConfig) -> dict:
         raise
 
 
+class _Stop:
+    """The stop signals' handler: raise KeyboardInterrupt now, or, inside `deferred()`, as
+    soon as the block is done."""
+
+    def __init__(self) -> None:
+        self.deferring = False
+        self.pending = False
+
+    def handle(self, signum, frame) -> None:
+        if self.deferring:
+            self.pending = True
+            return
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.deferring, self.pending = True, False
+        try:
+            yield
+        finally:
+            self.deferring = False
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
+_STOP = _Stop()
+
+
 @contextlib.contextmanager
 def _stop_on_term() -> Iterator[None]:
     """Stop a run the same way on Ctrl-C, `kill` (SIGTERM) or `kill -INT`.
@@ -425,10 +457,7 @@ def _stop_on_term() -> Iterator[None]:
         yield
         return
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {s: signal.signal(s, _STOP.handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
