@@ -236,3 +236,18 @@ def test_ledgers_outside_the_root_are_read_from_their_own_store(s3, tmp_path):
     keys = pa.table({"uri": ["a", "b", "c", "d"], "version": ["1", "2", "x", "4"]})
     records = [{"ledger": r} for r in refs]
     assert sorted(covered_keys(root, records, keys, model).column("uri").to_pylist()) == ["a", "b"]
+
+
+def test_a_failed_run_removes_only_its_uncommitted_files(tmp_path):
+    """pipeline/written.discard_run_files: files of the same run id that a commit names stay."""
+    from lpr_ray.pipeline.written import discard_run_files
+
+    root = str(tmp_path / "res")
+    assert _fake_run(root, "nightly", ["s3://b/1.jpg"], 0, []) is not None  # commits nightly_r0-0
+    extra = tmp_path / "res" / "data" / "run_date=2026-01-01" / f"nightly_{'a' * 32}_000000-0.parquet"
+    pq.write_table(_rows(["s3://b/2.jpg"], "nightly"), extra)  # as a second, failing try would leave
+    other = tmp_path / "res" / "data" / "run_date=2026-01-01" / f"nightly2_{'b' * 32}_000000-0.parquet"
+    pq.write_table(_rows(["s3://b/3.jpg"], "nightly2"), other)  # another run's: not ours
+    assert discard_run_files(root, "nightly") == 1
+    assert not extra.exists() and other.exists()
+    assert read_results(root).column("uri").to_pylist() == ["s3://b/1.jpg"]

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from lpr_ray.core.errors import LprRayError, first_line
 from lpr_ray.core.storage import arrow_filesystem, is_local, normalize_uri
 from lpr_ray.pipeline.summary import run_files
+from lpr_ray.results.table import committed_rel_files
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,17 @@ def check_complete(output: str, run_id: str, files: list[str]) -> None:
 
 
 def discard_run_files(output: str, run_id: str) -> int:
-    """Remove every data file of an uncommitted run; returns how many went."""
-    fs, _ = arrow_filesystem(output)
-    files = run_files(output, run_id)
+    """Remove the run's data files that no commit names; returns how many went. A committed
+    file is never touched (two runs given the same --run-id at once, a commit that raised
+    after its entry was written), and when the log cannot be read nothing is removed."""
+    fs, base = arrow_filesystem(output)
+    try:
+        committed = set(committed_rel_files(output))
+    except (OSError, LprRayError) as exc:
+        log.warning("run %s: its uncommitted files stay for `lpr-ray vacuum` (the log: %s)", run_id, exc)
+        return 0
+    prefix = base.rstrip("/") + "/"
+    files = [p for p in run_files(output, run_id) if p[len(prefix):] not in committed]
     for path in files:
         try:
             fs.delete_file(path)
