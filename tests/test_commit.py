@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -163,6 +164,8 @@ def test_ledger_versions_and_new_objects(tmp_path):
     assert new_objects(str(tmp_path), refs, "renamed@1", t).column("uri").to_pylist() == ["b", "c"]
     assert new_objects(str(tmp_path), refs, "small@2", t).equals(t)
     assert new_objects(str(tmp_path), [None], "small@1", t).equals(t)
+    with pytest.raises(LprRayError, match="cannot compare the listing with the ledger"):
+        new_objects(str(tmp_path), ["_ledger/gone.parquet"], "small@1", t)
 
 
 def test_new_objects_past_the_memory_limit_spill_and_keep_order_and_columns(tmp_path):
@@ -181,9 +184,27 @@ def test_new_objects_past_the_memory_limit_spill_and_keep_order_and_columns(tmp_
         "size": pa.array(np.arange(n + 1), pa.int64()),
     })
     for limit in ("1GB", "48MB"):  # the ledger alone is ~90 MB of Arrow data
-        new = new_objects(str(tmp_path), refs, "m@ab", listing, memory_limit=limit)
+        spill = tmp_path / f"spill-{limit}"
+        spill.mkdir()
+        spilled, stop = [0], threading.Event()
+
+        def watch(spill=spill, spilled=spilled, stop=stop):  # DuckDB removes its files at the end
+            while not stop.is_set():
+                spilled[0] = max(spilled[0], sum(f.stat().st_size for f in spill.rglob("*") if f.is_file()))
+                time.sleep(0.01)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            new = new_objects(str(tmp_path), refs, "m@ab", listing, memory_limit=limit, spill_dir=str(spill))
+        finally:
+            stop.set()
+            watcher.join()
         assert new.schema == listing.schema
         assert new.column("uri").to_pylist() == ["s3://lot/new/0.jpg", *(uris[i].as_py() for i in range(0, n, 1000))]
+        if limit == "48MB":
+            assert spilled[0] > 10e6, spilled  # the join went to disk instead of failing
+        assert not any(spill.iterdir())  # and nothing is left there
 
 
 def test_partition_values_and_validation():

@@ -358,3 +358,8 @@ def test_a_stop_while_an_epoch_is_saved_waits_for_the_save():
     assert saved == ["last.pt"]
     with pytest.raises(KeyboardInterrupt):  # outside a save it stops at once
         stop.handle(signal.SIGTERM, None)
+    with pytest.raises(KeyboardInterrupt), stop.deferred():  # and a second stop does not wait
+        stop.handle(signal.SIGTERM, None)
+        stop.handle(signal.SIGINT, None)
+        saved.append("never")
+    assert saved == ["last.pt"]

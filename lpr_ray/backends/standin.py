@@ -44,8 +44,11 @@ class StandinBackend:
         self.model = model
         self._best = _fixed_steps(model.charset.num_classes)
         self._prob = np.full(STEPS, 0.99, np.float32)
+        self.closed = False
 
     def infer(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.closed:
+            raise LprRayError("the standin backend was closed; load a new one")
         if images.dtype != np.uint8 or images.shape[1:] != (MODEL_HEIGHT, MODEL_WIDTH, 3):
             raise LprRayError(
                 f"expected uint8 [N, {MODEL_HEIGHT}, {MODEL_WIDTH}, 3] images, got {images.dtype} {list(images.shape)}"
@@ -54,7 +57,7 @@ class StandinBackend:
         return np.tile(self._best, (n, 1)), np.tile(self._prob, (n, 1))
 
     def close(self) -> None:
-        pass  # holds nothing
+        self.closed = True  # holds nothing, but behaves like the others (DESIGN.md)
 
     def describe(self) -> str:
         return f"standin (no model: a fixed read, for measuring the pipeline), charset of {self.model.tag}"

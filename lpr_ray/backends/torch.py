@@ -218,6 +218,8 @@ class TorchBackend:
         for attr in ("graph", "static_in", "static_out", "pinned", "head"):
             if hasattr(self, attr):
                 setattr(self, attr, None)
+        if self.device.type == "cuda":
+            self.torch.cuda.empty_cache()  # hand the freed blocks back to the device
 
     def describe(self) -> str:
         where = str(self.device)

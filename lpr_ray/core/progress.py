@@ -32,7 +32,8 @@ def terminal_bar(total: int | None, desc: str, unit: str = "plates", unit_scale:
         size = os.get_terminal_size(sys.stderr.fileno())
     except (OSError, ValueError):
         size = os.terminal_size((0, 0))
-    # A terminal that reports no size (a fresh pseudo-terminal, some CI runners) would get a
-    # bar of width 0 on a screen of 0 rows, which tqdm draws as nothing at all.
-    shape = {"dynamic_ncols": True} if size.columns > 0 and size.lines > 0 else {"ncols": 100, "nrows": 24}
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=sys.stderr, **shape, **kwargs)
+    # The size measured now, not tqdm's dynamic one: while the job runs fd 2 is a filtering pipe
+    # (pipeline/console.py), which has no size. A terminal that reports none (a fresh
+    # pseudo-terminal, some CI runners) gets 100 x 24: at 0 x 0 tqdm draws nothing at all.
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=sys.stderr,
+                ncols=size.columns or 100, nrows=size.lines or 24, **kwargs)

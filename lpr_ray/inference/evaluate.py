@@ -71,9 +71,12 @@ def evaluate_dataset(
     check_tta(tta)
     spec = resolve_model(model, characters)
     runner = load_backend(backend, spec, BackendOptions(threads=threads))
-    check_decode(runner, spec.charset.characters, decode)
-    data = load_tao(dataset, spec.charset)
-    reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size, decode, tta, progress)
+    try:
+        check_decode(runner, spec.charset.characters, decode)
+        data = load_tao(dataset, spec.charset)
+        reads = recognise_arrays(runner, data.images, spec.charset.characters, batch_size, decode, tta, progress)
+    finally:
+        runner.close()
     groups = folders(data.uris)
     report = evaluate_reads(
         [r.plate for r in reads], [r.confidence for r in reads], data.labels, widths=data.widths,

@@ -49,7 +49,11 @@ class Recognizer:
         check_tta(tta)
         self.spec = resolve_model(model)
         self.backend = load_backend(backend, self.spec, BackendOptions(threads=threads))
-        check_decode(self.backend, self.spec.charset.characters, decode)
+        try:
+            check_decode(self.backend, self.spec.charset.characters, decode)
+        except BaseException:
+            self.backend.close()
+            raise
         self.decode, self.tta, self.batch_size = decode, tta, batch_size
 
     def close(self) -> None:

@@ -19,13 +19,14 @@ def count_params(model: nn.Module) -> int:
 
 
 def _lstm_flops(mod: nn.LSTM, x: torch.Tensor) -> int:
-    steps = x.shape[1] if mod.batch_first else x.shape[0]
+    """Of the whole batch, like FlopCounterMode's count (both are divided by the batch after)."""
+    steps, batch = (x.shape[1], x.shape[0]) if mod.batch_first else (x.shape[0], x.shape[1])
     h, din, macs = mod.hidden_size, mod.input_size, 0
     directions = 2 if mod.bidirectional else 1
     for _layer in range(mod.num_layers):
         macs += directions * steps * 4 * h * (din + h)
         din = h * directions
-    return 2 * macs
+    return 2 * macs * batch
 
 
 def count_flops(model: nn.Module, input_shape=(1, 3, 48, 96)) -> int:

@@ -54,7 +54,16 @@ def _write_all(fd: int, data: bytes) -> None:
 def drop_false_core_lines() -> Iterator[None]:
     """While the body runs, this process's fd 2 goes through a pipe that drops the core
     worker's false lines and passes everything else on at once (a progress bar's partial
-    lines included: only a line that may be a C++ log line, "[time ...", waits for its end)."""
+    lines included: only a line that may be a C++ log line, "[time ...", waits for its end).
+    Without a stderr (closed, or sys.stderr None) there is nothing to filter."""
+    if sys.stderr is None:
+        yield
+        return
+    try:
+        os.fstat(2)
+    except OSError:
+        yield
+        return
     sys.stderr.flush()
     real = os.dup(2)
     read_end, write_end = os.pipe()
@@ -62,16 +71,30 @@ def drop_false_core_lines() -> Iterator[None]:
     os.close(write_end)
 
     def pump() -> None:
-        pending = b""
+        # The pump owns `real` and closes it only at the pipe's end, which comes after the
+        # block put `real` back on fd 2 (a child that inherited the pipe may hold it longer;
+        # closing `real` under a running pump would send its text into whatever file reuses
+        # the descriptor). A stderr that fails (its reader gone) is drained, not written.
+        pending, broken = b"", False
+
+        def forward(data: bytes) -> None:
+            nonlocal broken
+            if data and not broken:
+                try:
+                    _write_all(real, data)
+                except OSError:
+                    broken = True
+
         with open(read_end, "rb", buffering=0) as pipe:
             while chunk := pipe.read(65536):
                 *lines, pending = (pending + chunk).split(b"\n")
                 out = b"".join(line + b"\n" for line in lines if not any(p in line for p in _FALSE_CORE_LINES))
                 if pending and not pending.startswith(b"["):
                     out, pending = out + pending, b""
-                _write_all(real, out)
-        if pending and not any(p in pending for p in _FALSE_CORE_LINES):
-            _write_all(real, pending)
+                forward(out)
+        if not any(p in pending for p in _FALSE_CORE_LINES):
+            forward(pending)
+        os.close(real)
 
     thread = threading.Thread(target=pump, name="lpr-ray-stderr", daemon=True)
     thread.start()
@@ -79,6 +102,5 @@ def drop_false_core_lines() -> Iterator[None]:
         yield
     finally:
         sys.stderr.flush()
-        os.dup2(real, 2)  # closes the pipe's last write end: the pump reads to its end and stops
-        thread.join(timeout=10)
-        os.close(real)
+        os.dup2(real, 2)  # closes our write end of the pipe: the pump reads to its end and stops
+        thread.join(timeout=10)  # a child holding the pipe keeps it going, on `real`, as it should

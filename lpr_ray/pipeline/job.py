@@ -26,7 +26,14 @@ from pyarrow.fs import FileType
 from lpr_ray.core.errors import LprRayError, first_line, require
 from lpr_ray.core.model import ModelSpec, resolve_model
 from lpr_ray.core.reading import reading_tag
-from lpr_ray.core.storage import arrow_filesystem, is_access_denied, is_local, join, storage_error
+from lpr_ray.core.storage import (
+    arrow_filesystem,
+    is_access_denied,
+    is_local,
+    is_storage_library_error,
+    join,
+    storage_error,
+)
 from lpr_ray.pipeline import lock as cluster_lock
 from lpr_ray.pipeline.config import RunConfig
 from lpr_ray.pipeline.console import drop_false_core_lines, quiet_ray_data
@@ -47,7 +54,7 @@ from lpr_ray.pipeline.rows import write_rows
 from lpr_ray.pipeline.stages import stage_times
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
 from lpr_ray.pipeline.written import check_complete, discard_run_files, space_hint
-from lpr_ray.results.commit import Candidate, commit
+from lpr_ray.results.commit import Candidate, commit, create_exclusive
 from lpr_ray.results.incremental import new_objects
 from lpr_ray.results.ledger import (
     ABSENT,
@@ -572,17 +579,21 @@ def run_job(cfg: RunConfig) -> Summary:
     _check_partitioning(cfg, part)
     # OUTPUT and the ledger may lie inside the input prefix: their files are not inputs.
     inputs = resolve_inputs(cfg.input, spec.charset, exclude=(cfg.output, cfg.ledger or ""))
-    fs, path = arrow_filesystem(join(cfg.output, "_runs", cfg.run_id, "config.json"))
-    if fs.get_file_info(path).is_file:
-        # Its files (committed or left by a crash) would be taken for this run's.
-        raise LprRayError(f"run id {cfg.run_id!r} was already used under {cfg.output}: choose another --run-id")
     try:
-        # Also the first write under OUTPUT: read-only credentials or a full disk fail here,
-        # in one line, before Ray starts.
-        _save_json(cfg, "config.json", cfg.to_json())
-    except OSError as exc:
+        # A create-only write claims the run id: two runs given one --run-id cannot both go on
+        # (the second's files would be taken for the first's, and removed with them). It is also
+        # the first write under OUTPUT: read-only credentials or a full disk fail here, in one
+        # line, before Ray starts.
+        claimed = create_exclusive(join(cfg.output, "_runs", cfg.run_id, "config.json"), cfg.to_json().encode())
+    except LprRayError:
+        raise
+    except Exception as exc:  # OSError, botocore's ClientError: the store's own types
+        if not is_storage_library_error(exc):
+            raise
         raise LprRayError(storage_error("cannot write to --output", cfg.output, exc)
                           + "; expected a folder or prefix these credentials may write") from exc
+    if not claimed:
+        raise LprRayError(f"run id {cfg.run_id!r} was already used under {cfg.output}: choose another --run-id")
     if cfg.incremental and inputs.table is not None:
         nothing = _nothing_new(cfg, spec, inputs.table, t0)
         if nothing is not None:
@@ -628,8 +639,8 @@ def _discard_on_failure(cfg: RunConfig):
     except (OSError, pa.ArrowException) as exc:
         discard_run_files(cfg.output, cfg.run_id)
         raise LprRayError(
-            f"run {cfg.run_id} could not write its results under {cfg.output} ({first_line(exc)})"
-            f"{space_hint(cfg.output)}: it was NOT committed and its files were removed"
+            f"run {cfg.run_id} could not write or read back its results under {cfg.output} "
+            f"({first_line(exc)}){space_hint(cfg.output)}: it was NOT committed and its files were removed"
         ) from exc
 
 

@@ -61,11 +61,12 @@ def discard_run_files(output: str, run_id: str) -> int:
     fs, base = arrow_filesystem(output)
     try:
         committed = set(committed_rel_files(output))
-    except (OSError, LprRayError) as exc:
-        log.warning("run %s: its uncommitted files stay for `lpr-ray vacuum` (the log: %s)", run_id, exc)
+        listed = run_files(output, run_id)
+    except (OSError, LprRayError) as exc:  # already failing: keep the first error in front
+        log.warning("run %s: its uncommitted files stay for `lpr-ray vacuum` (%s)", run_id, exc)
         return 0
     prefix = base.rstrip("/") + "/"
-    files = [p for p in run_files(output, run_id) if p[len(prefix):] not in committed]
+    files = [p for p in listed if p[len(prefix):] not in committed]
     for path in files:
         try:
             fs.delete_file(path)

@@ -90,7 +90,7 @@ def _check_conditional_writes(bucket: str, prefix: str) -> None:
         first = _s3_create(bucket, key, b"probe", uri)
         second = _s3_create(bucket, key, b"probe", uri)
     finally:
-        boto3.client("s3").delete_object(Bucket=bucket, Key=key)
+        boto3.session.Session().client("s3").delete_object(Bucket=bucket, Key=key)
     if not first or second:
         raise LprRayError(
             f"the S3 store of s3://{bucket} ignores If-None-Match on PutObject: commits would not be "
@@ -103,8 +103,9 @@ def _s3_create(bucket: str, key: str, data: bytes, uri: str) -> bool:
     import boto3
     from botocore.exceptions import ClientError
 
-    # boto3 honours AWS_ENDPOINT_URL and the other AWS_* settings itself.
-    client = boto3.client("s3")
+    # boto3 honours AWS_ENDPOINT_URL and the other AWS_* settings itself. A new session each
+    # time: boto3's default one keeps the first credentials it found for the whole process.
+    client = boto3.session.Session().client("s3")
     try:
         client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*", ContentType="application/json")
     except ClientError as exc:

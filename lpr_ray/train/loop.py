@@ -426,7 +426,7 @@ class _Stop:
         self.pending = False
 
     def handle(self, signum, frame) -> None:
-        if self.deferring:
+        if self.deferring and not self.pending:  # a second stop does not wait (a hung save)
             self.pending = True
             return
         raise KeyboardInterrupt
