@@ -13,7 +13,7 @@ def register(subparsers) -> None:
         help="list the shipped models (names for --model) with size, speed and accuracy",
         description=(
             "List the models shipped inside lpr-ray. Each name works wherever a model is asked for: "
-            "`run/eval/demo/build-engine --model NAME`, `export --checkpoint NAME`, "
+            "`run/eval/predict/demo/build-engine --model NAME`, `export --checkpoint NAME`, "
             "`train --init-from NAME` and the ray job entrypoints. Speed is model-only plates/s "
             "with ONNX Runtime on 2 CPU cores (BENCHMARKS.md); accuracy is greedy full-plate "
             "accuracy on the named real sets (each model's MODEL_CARD.md)."

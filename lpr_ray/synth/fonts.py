@@ -11,9 +11,13 @@ import functools
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-from lpr_ray.synth import plate_font
+from lpr_ray.core.errors import require
+
+require("PIL", "train")  # Pillow renders the fonts; a [pipeline] install has none
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+from lpr_ray.synth import plate_font  # noqa: E402
 
 FONT_DIR = Path(__file__).with_name("fonts")
 ATLAS_H = 64  # cap height of glyph masks, in pixels

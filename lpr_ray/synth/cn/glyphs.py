@@ -13,7 +13,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+
+from lpr_ray.core.errors import require
+
+require("PIL", "train")  # Pillow renders the fonts; a [pipeline] install has none
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 ASSETS = Path(__file__).with_name("assets")
 FONTS = ("NotoSansCJKsc-Bold.otf", "NotoSansCJKsc-Regular.otf", "NotoSerifCJKsc-Bold.otf")
