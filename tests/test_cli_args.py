@@ -119,3 +119,12 @@ def test_help_shows_no_empty_defaults(command, capsys):
         main([command, "--help"])
     text = capsys.readouterr().out
     assert "(default: None)" not in text and "(default: [])" not in text and "(default: False)" not in text
+
+
+def test_an_unknown_option_shows_its_commands_usage(capsys):
+    """argparse printed the top-level usage, which lists commands, not the options wanted."""
+    with pytest.raises(SystemExit) as exc:
+        main(["models", "--nope"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: lpr-ray models") and "unrecognized arguments: --nope" in err

@@ -106,3 +106,41 @@ def test_a_lower_case_characters_list_is_named_as_the_cause(plates, tmp_path):
     lower = Charset(tuple("0123456789abcdefghijklmnopqrstuvwxyz"))
     with pytest.raises(LprRayError, match="read upper-cased, and this characters_list has lower-case letters"):
         list_tao(str(plates), lower)
+
+
+def test_plates_of_the_other_region_name_the_models_that_read_them(tmp_path, capsys):
+    """A Chinese dataset evaluated with the US default was told to delete its label files."""
+    cn = tmp_path / "cn"
+    write_dataset(str(cn), 4, seed=5, region="cn", workers=1, progress=None)
+    assert main(["eval", str(cn)]) == 2
+    err = capsys.readouterr().err
+    assert "These are Chinese plates" in err and "--model cn_lprnet_small" in err
+    assert "remove the label file" not in err and "\n" not in err.strip()
+    assert main(["eval", str(cn), "--model", "cn_lprnet_small", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == 4
+
+
+def test_a_missing_dataset_says_so(tmp_path, capsys):
+    assert main(["eval", str(tmp_path / "nope")]) == 2
+    assert "nope does not exist; expected a TAO dataset folder" in capsys.readouterr().err
+
+
+def test_an_unreachable_store_is_one_line(monkeypatch, capsys):
+    """eval (and train's --train-tao) on an S3 dataset it cannot reach printed a traceback."""
+    import socket
+
+    import s3fs
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for key, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}",
+                       "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    s3fs.S3FileSystem.clear_instance_cache()  # fsspec keeps one per process, made with the old env
+    try:
+        assert main(["eval", "s3://bkt/tao"]) == 2
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+    err = capsys.readouterr().err
+    assert "cannot read the dataset s3://bkt/tao" in err and "Traceback" not in err

@@ -151,3 +151,22 @@ def test_only_the_models_new_blocks_may_be_missing_from_the_source():
         grow_state(without_classifier, ctx, ("context.",))
     with pytest.raises(LprRayError, match="cannot grow"):
         grow_state(ctx, small)  # shrinking drops the blocks
+
+
+def test_shipped_us_model_grows_into_a_wider_chinese_one_keeping_its_latin_reads():
+    """us_lprnet_small (lprnet_small_ctx, US dictionary) -> lprnet_medium_ctx with NVIDIA's
+    Chinese dictionary: the way cn_lprnet_medium starts (recipes/cn_lprnet_medium.sh)."""
+    from lpr_ray.core.charset import CN
+
+    src, _ = load_model_from_checkpoint(SHIPPED)
+    wide = create_model("lprnet_medium_ctx", CN.num_classes)
+    fresh = init_weights_from(wide, SHIPPED, CN.characters)
+    assert len(fresh) == 1 and "'皖'" in fresh[0] and "'A'" not in fresh[0]
+    x = _plates()
+    with torch.no_grad():
+        a, b = src.eval()(x), wide.eval()(x)
+    us_rows = [US.characters.index(c) for c in US.characters if c in CN.characters] + [US.blank]
+    cn_rows = [CN.characters.index(c) for c in US.characters if c in CN.characters] + [CN.blank]
+    assert len(us_rows) == 35  # 0-9 and A-Z without I and O, then the blank
+    assert torch.equal(a[..., us_rows], b[..., cn_rows])
+    assert count_flops(wide) <= 2 * count_flops(src)

@@ -463,3 +463,18 @@ def test_a_full_disk_is_one_line_and_leaves_no_data_files(model_dir, tmp_path):
     left = [line[5:] for line in done.stdout.splitlines() if line.startswith("left:")]
     assert not [p for p in left if p.startswith("out/data/") or p.startswith("out/_delta_log/")
                 or p.endswith(".tmp")], left
+
+
+def test_a_gpu_backend_on_a_cpu_cluster_fails_in_one_line_and_leaves_no_trace(ray_cluster, model_dir, tmp_path):
+    """The run failed after its id was claimed and left `_runs/<id>/config.json` behind."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(good_jpeg(1))
+    output = tmp_path / "out"
+    cfg = RunConfig(input=str(src), output=str(output), model=str(model_dir), backend="tensorrt", run_id="gpu-asked")
+    with pytest.raises(LprRayError, match="declares no GPUs: on CPUs use --backend onnxruntime"):
+        run_job(cfg)
+    assert not (output / "_runs" / "gpu-asked").exists()
+    # The id is free again, and the same input reads on the CPU.
+    summary = run_job(RunConfig(input=str(src), output=str(output), model=str(model_dir), run_id="gpu-asked"))
+    assert summary.rows == 1

@@ -29,6 +29,12 @@ def test_predict_gives_evals_reads_and_a_row_for_a_bad_file(tmp_path, capsys):
     assert ev.reads[0].plate in capsys.readouterr().out
 
 
+def test_a_folder_is_one_row_that_points_at_run(tmp_path, capsys):
+    assert main(["predict", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "not_a_file" in out and f"lpr-ray run --input {tmp_path} --output OUT" in out
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])

@@ -285,6 +285,22 @@ def test_cli_rejects_bad_values_before_querying(local_root, tmp_path, capsys):
     assert "expected a whole number >= 0, got '-5'" in capsys.readouterr().err
 
 
+def test_options_the_question_does_not_use_are_refused_not_ignored(local_root, capsys):
+    """`--plate X --threshold 0.9` returned every read of X, confident or not."""
+    assert cli_main(["query", "--results", local_root, "--plate", "7ABC123", "--threshold", "0.9"]) == 2
+    err = capsys.readouterr().err
+    assert "--threshold applies to --review and --stats only, not to --plate" in err
+    sql = err.split("--sql ", 1)[1].rsplit(")", 1)[0].strip('"')  # the query the error suggests runs
+    assert cli_main(["query", "--results", local_root, "--sql", sql, "--json"]) == 0
+    got = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["plate"], round(r["confidence"], 3)) for r in got] == [("7ABC123", 0.95)]  # not 7ABC123 at 0.99 of a crashed run
+    assert cli_main(["query", "--results", local_root, "--review", "--mode", "fuzzy"]) == 2
+    assert "--mode applies to --plate only" in capsys.readouterr().err
+    assert cli_main(["query", "--results", local_root, "--stats", "run", "--by", "site"]) == 2
+    assert "--by applies to --stats partition only" in capsys.readouterr().err
+    assert cli_main(["query", "--results", local_root, "--stats", "run", "--threshold", "0.9", "--json"]) == 0
+
+
 def test_review_findings_of_session_14(local_root, tmp_path, capsys, monkeypatch):
     """--limit ignored with --sql; run_date missing before the first commit; timestamps in the
     machine's zone; an input folder or an empty --sql taken as an empty result; a committed

@@ -1,5 +1,5 @@
-"""The recipe that reproduces the shipped model: every lpr-ray command in it is one the CLI
-accepts, and its last training stage is the one exported."""
+"""The recipes that reproduce the shipped models: every lpr-ray command in them is one the CLI
+accepts, and the default model's last training stage is the one exported."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from lpr_ray.cli.main import build_parser
 
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "us_lprnet_small.sh"
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+RECIPE = RECIPES / "us_lprnet_small.sh"
 
 
-def _commands() -> list[list[str]]:
-    text = RECIPE.read_text(encoding="utf-8").replace("\\\n", " ")
+def _commands(recipe: Path = RECIPE) -> list[list[str]]:
+    text = recipe.read_text(encoding="utf-8").replace("\\\n", " ")
     out = []
     for line in text.splitlines():
         line = line.strip()
@@ -24,9 +27,14 @@ def _commands() -> list[list[str]]:
     return out
 
 
-def test_every_recipe_command_parses():
-    commands = _commands()
-    assert [c[0] for c in commands].count("train") >= 3
+def test_the_default_models_recipe_trains_in_stages():
+    assert [c[0] for c in _commands()].count("train") >= 3
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES.glob("*.sh")), ids=lambda p: p.name)
+def test_every_recipe_command_parses(recipe):
+    commands = _commands(recipe)
+    assert any(c[0] == "train" for c in commands)
     parser = build_parser()
     for argv in commands:
         args = parser.parse_args(argv)  # exits (SystemExit) on an unknown option

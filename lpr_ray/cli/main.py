@@ -29,12 +29,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"lpr_ray.cli.{name.replace('-', '_')}").register(sub)
+    parser.set_defaults(_commands=sub.choices)
     return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Like parse_args, but an unknown option is reported with its sub-command's usage: the
+    top-level usage argparse prints would not show the options the user was looking for."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        args._commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     if argv is None and args.command == "train":  # the command line, not a caller's list
         from lpr_ray.cli.train import reexec_with_heap_settings
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from lpr_ray.cli.args import DefaultsHelpFormatter, non_negative_int
 from lpr_ray.core.reading import DECODES, TTA_HELP, TTAS
@@ -37,12 +38,18 @@ def run(args) -> int:
     for r in results:
         if args.json:
             print(json.dumps({"model": rec.model, "image": r.source, "status": r.status,
-                              **({"error": r.error} if r.error else {}),
+                              **({"error": r.error + _folder_hint(r)} if r.error else {}),
                               **({"plate": r.plate, "confidence": round(r.confidence, 4),
                                   "char_confidences": [round(c, 4) for c in r.char_confidences]}
                                  if r.plate is not None else {})}, ensure_ascii=False))
         elif r.plate is not None:
             print(f"{r.plate:<10} {r.confidence:.3f}  {r.source}")
         else:
-            print(f"{'-':<10} {r.status}  {r.source}: {r.error}")
+            print(f"{'-':<10} {r.status}  {r.source}: {r.error}{_folder_hint(r)}")
     return 0 if all(r.plate is not None for r in results) else 1
+
+
+def _folder_hint(r) -> str:
+    if r.status == "not_a_file" and os.path.isdir(r.source):
+        return f" (`lpr-ray run --input {r.source} --output OUT` reads every image under a folder)"
+    return ""

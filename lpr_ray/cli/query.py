@@ -45,9 +45,10 @@ def register(sub) -> None:
                                                                  "of images nobody has reviewed")
     what.add_argument("--stats", choices=["run", "partition"], help="statistics per run or per partition")
     what.add_argument("--sql", type=_statement, help="any DuckDB SQL over the view `results`")
-    p.add_argument("--mode", choices=["exact", "wildcard", "fuzzy"], default="exact",
+    p.add_argument("--mode", choices=["exact", "wildcard", "fuzzy"], default=None,
                    help="how --plate matches (default: exact)")
-    p.add_argument("--threshold", type=probability, default=0.5, help="confidence threshold for --review (default: 0.5)")
+    p.add_argument("--threshold", type=probability, default=None,
+                   help="confidence under which a read counts as low, for --review and --stats (default: 0.5)")
     p.add_argument("--by", nargs="+", default=None,
                    help="columns for --stats partition (default: the partition columns; 'day' = date of processed_at)")
     p.add_argument("--limit", type=non_negative_int, default=None,
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from lpr_ray.core.storage import storage_error
     from lpr_ray.results import query
 
+    _check_applies(args)
     if args.csv:
         check_writable(args.csv)
     try:
@@ -90,6 +92,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(query.format_table(table, max_rows=args.limit or 50))
     return 0
+
+
+def _check_applies(args: argparse.Namespace) -> None:
+    """An option the chosen question does not use is refused: silently ignoring it would
+    answer a different question than the one asked (`--plate X --threshold 0.9`)."""
+    from lpr_ray.core.errors import LprRayError
+
+    asked = "--plate" if args.plate is not None else "--review" if args.review else "--stats" if args.stats else "--sql"
+    unused = [flag for flag, given, used in (
+        ("--mode", args.mode is not None, asked == "--plate"),
+        ("--threshold", args.threshold is not None, asked in ("--review", "--stats")),
+        ("--by", args.by is not None, args.stats == "partition"),
+    ) if given and not used]
+    if unused:
+        where = {"--mode": "--plate", "--threshold": "--review and --stats", "--by": "--stats partition"}
+        raise LprRayError("; ".join(f"{flag} applies to {where[flag]} only, not to {asked}" for flag in unused)
+                          + (" (to keep confident reads of a plate: --sql \"SELECT * FROM results WHERE plate = "
+                             "'7ABC123' AND confidence >= 0.9\")" if "--threshold" in unused and asked == "--plate" else ""))
+    args.mode = args.mode or "exact"
+    args.threshold = 0.5 if args.threshold is None else args.threshold
 
 
 def _answer(query, args: argparse.Namespace):

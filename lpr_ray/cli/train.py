@@ -64,8 +64,8 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, help="output folder for checkpoints, config and metrics")
     p.add_argument(
-        "--arch", default=None, choices=["lprnet_small", "lprnet_small_ctx", "lprnet_medium", "baseline18", "ppocr_v4"],
-        help="lprnet_small/_ctx/medium: CPU-sized (76/97/133 MFLOP per plate; _ctx adds "
+        "--arch", default=None, choices=["lprnet_small", "lprnet_small_ctx", "lprnet_medium", "lprnet_medium_ctx", "baseline18", "ppocr_v4"],
+        help="lprnet_small/_ctx/medium/medium_ctx: CPU-sized (76/97/133/171 MFLOP per plate; _ctx adds "
         "plate-wide context after the temporal conv); baseline18: NVIDIA's "
         "(5.66 GFLOP); ppocr_v4: PaddleOCR's PP-OCRv4 mobile recogniser, starting from its "
         "real-text weights (see --pretrained; 0.8 GFLOP). Default: the --init-from "
@@ -129,7 +129,8 @@ def register(subparsers) -> None:
         "lpr_ray/train/style.py); 0: off",
     )
     p.add_argument("--init-from", default=None, metavar="PATH", help="fine-tune: start from this checkpoint's weights (a .pt, or a shipped model's name such as us_accurate); "
-        "an lprnet_small checkpoint is grown into --arch lprnet_medium or lprnet_small_ctx with its reads unchanged")
+        "a narrower lprnet checkpoint is grown into a wider --arch with its reads unchanged (lprnet_small -> "
+        "lprnet_medium or lprnet_small_ctx; lprnet_small_ctx -> lprnet_medium_ctx), also into another dictionary")
     p.add_argument(
         "--teacher", default=None, metavar="PATH",
         help="distil: also learn each step's class probabilities from this checkpoint (a .pt, or "

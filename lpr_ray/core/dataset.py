@@ -6,14 +6,16 @@ import os
 import posixpath
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import fsspec
 import numpy as np
 
-from lpr_ray.core.charset import Charset
+from lpr_ray.core.charset import REGIONS, Charset
 from lpr_ray.core.errors import LprRayError
 from lpr_ray.core.image import Crop, decode_crop
+from lpr_ray.core.storage import is_storage_library_error, storage_error
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pnm", ".ppm", ".pgm")
 
@@ -42,6 +44,24 @@ def _unstrip(uri: str, fs, path: str) -> str:
 
 
 def list_tao(uri: str, charset: Charset | None = None) -> list[Sample]:
+    with _storage_errors("cannot read the dataset", uri):
+        return _list_tao(uri, charset)
+
+
+@contextmanager
+def _storage_errors(what: str, uri: str) -> Iterator[None]:
+    """Refused credentials or an unreachable store: one line, not a traceback."""
+    try:
+        yield
+    except LprRayError:
+        raise
+    except Exception as exc:
+        if not is_storage_library_error(exc):
+            raise
+        raise LprRayError(storage_error(what, uri, exc)) from exc
+
+
+def _list_tao(uri: str, charset: Charset | None = None) -> list[Sample]:
     """Every image of a TAO dataset with its normalised label (None when no label file).
 
     An image's label file has the image's path under images/ with .txt under labels/
@@ -52,6 +72,8 @@ def list_tao(uri: str, charset: Charset | None = None) -> list[Sample]:
     images_dir = _join(fs, root, "images")
     labels_dir = _join(fs, root, "labels")
     if not fs.isdir(images_dir):
+        if not fs.exists(root):
+            raise LprRayError(f"{uri} does not exist; expected a TAO dataset folder (images/, labels/)")
         raise LprRayError(f"{uri} is not a TAO dataset: {images_dir} is missing")
     if charset is None:
         chars_path = _join(fs, root, "characters_list.txt")
@@ -71,13 +93,38 @@ def list_tao(uri: str, charset: Charset | None = None) -> list[Sample]:
                 bad.append(f"{_unstrip(uri, fs, label_path)}: {problem}")
         samples.append(Sample(uri=_unstrip(uri, fs, path), label=label))
     if bad:
-        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        region = _other_region([s.label for s in samples if s.label], charset)
+        advice = (
+            f"these are {region} plates, which the model's dictionary cannot spell: use a {region} "
+            f"model ({', '.join(_models_of(region))}; `lpr-ray models` lists them)"
+            if region else
+            "expected one line with the plate's characters; remove the label file of an image "
+            "whose plate is unknown"
+        )
         raise LprRayError(
-            f"{len(bad)} label file(s) of {uri} cannot be used: " + "; ".join(bad[:5]) + more
-            + ". Expected one line with the plate's characters; remove the label file of an "
-            "image whose plate is unknown."
+            f"{len(bad)} label file(s) of {uri} cannot be used: " + "; ".join(bad[:3]) + more + f". {advice[0].upper()}{advice[1:]}."
         )
     return samples
+
+
+REGION_NAMES = {"us": "US", "cn": "Chinese"}
+
+
+def _other_region(labels: list[str], charset: Charset | None) -> str | None:
+    """The region name whose dictionary spells every label, when `charset` is another's."""
+    used = set("".join(labels))
+    for name, region in REGIONS.items():
+        if charset is not None and region != charset and used <= set(region.characters):
+            return REGION_NAMES.get(name, name)
+    return None
+
+
+def _models_of(region_name: str) -> list[str]:
+    from lpr_ray.core.catalog import shipped  # the catalog reads every shipped model's files
+
+    code = {v: k for k, v in REGION_NAMES.items()}[region_name]
+    return [f"--model {m.name}" for m in shipped() if m.region == code]
 
 
 def _read_all(fs, paths: list[str]) -> dict[str, bytes]:
@@ -146,7 +193,9 @@ def load_tao(uri: str, charset: Charset | None = None) -> TaoArrays:
     skipped: Counter[str] = Counter()
     samples = list_tao(uri, charset)
     unlabelled = sum(s.label is None for s in samples)
-    for s, crop in load_crops([s for s in samples if s.label is not None]):
+    with _storage_errors("cannot read the dataset", uri):
+        crops = list(load_crops([s for s in samples if s.label is not None]))
+    for s, crop in crops:
         if crop.image is None or crop.width is None or s.label is None:  # decoded crops have widths
             skipped[crop.status] += 1
             continue

@@ -14,7 +14,7 @@ from lpr_ray.core.errors import LprRayError, require
 require("torch", "train")
 
 from lpr_ray.models.baseline18 import Baseline18  # noqa: E402
-from lpr_ray.models.lprnet_small import LPRNetMedium, LPRNetSmall, LPRNetSmallCtx  # noqa: E402
+from lpr_ray.models.lprnet_small import LPRNetMedium, LPRNetMediumCtx, LPRNetSmall, LPRNetSmallCtx  # noqa: E402
 from lpr_ray.models.ppocr_v4 import PPOCRv4Rec  # noqa: E402
 
 DEFAULT_ARCH = "lprnet_small"
@@ -24,6 +24,7 @@ ARCHITECTURES: dict[str, Callable[..., object]] = {
     "lprnet_small": LPRNetSmall,
     "lprnet_medium": LPRNetMedium,
     "lprnet_small_ctx": LPRNetSmallCtx,
+    "lprnet_medium_ctx": LPRNetMediumCtx,
     "baseline18": Baseline18,
     "ppocr_v4": PPOCRv4Rec,
 }
@@ -42,6 +43,6 @@ def create_model(name: str, num_classes: int, **kwargs):
 
 
 __all__ = [
-    "ARCHITECTURES", "DEFAULT_ARCH", "PRETRAINED", "TIME_STEPS", "Baseline18", "LPRNetMedium", "LPRNetSmall",
+    "ARCHITECTURES", "DEFAULT_ARCH", "PRETRAINED", "TIME_STEPS", "Baseline18", "LPRNetMedium", "LPRNetMediumCtx", "LPRNetSmall",
     "LPRNetSmallCtx", "PPOCRv4Rec", "create_model",
 ]

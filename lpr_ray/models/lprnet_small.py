@@ -93,3 +93,15 @@ class LPRNetSmallCtx(LPRNetSmall):
 
     arch = "lprnet_small_ctx"
     CONTEXT = (2, 4)
+
+
+class LPRNetMediumCtx(LPRNetSmallCtx):
+    """`lprnet_medium_ctx`: lprnet_small_ctx at lprnet_medium's widths.
+
+    Same layer names as lprnet_small_ctx, so a trained one (the shipped models) grows into
+    it with its reads unchanged (`lpr_ray.train.grow`).
+    """
+
+    arch = "lprnet_medium_ctx"
+    WIDTHS = LPRNetMedium.WIDTHS
+    HIDDEN = LPRNetMedium.HIDDEN

@@ -53,7 +53,7 @@ from lpr_ray.pipeline.recognizer import Recognizer
 from lpr_ray.pipeline.rows import write_rows
 from lpr_ray.pipeline.stages import stage_times
 from lpr_ray.pipeline.summary import Summary, run_files, summarize
-from lpr_ray.pipeline.written import check_complete, discard_run_files, space_hint
+from lpr_ray.pipeline.written import check_complete, discard_run_files, release_run_id, space_hint
 from lpr_ray.results.commit import Candidate, commit, create_exclusive
 from lpr_ray.results.incremental import new_objects
 from lpr_ray.results.ledger import (
@@ -677,7 +677,11 @@ def _run_locked(
         summary.timings = {"lock_wait": waited, "plan": t_plan, "total": summary.seconds}
         _save_json(cfg, "summary.json", summary.to_json())
         return summary
-    plan = _plan(ray, cfg)
+    try:
+        plan = _plan(ray, cfg)
+    except LprRayError:  # nothing was read or written: no trace of the run is left
+        release_run_id(cfg.output, cfg.run_id)
+        raise
     # Until the commit the run's files are its own: a failure removes them (pipeline/written.py).
     with _discard_on_failure(cfg):
         t1 = time.perf_counter()

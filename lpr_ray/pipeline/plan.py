@@ -40,7 +40,10 @@ def plan_actors(
         raise LprRayError(f"the Ray cluster has {cluster_cpus} CPUs; the job needs at least 1")
     if use_gpu:
         if cluster_gpus < 1 and num_actors is None:
-            raise LprRayError("a GPU backend was asked for but the Ray cluster declares no GPUs")
+            raise LprRayError(
+                "a GPU backend was asked for but the Ray cluster declares no GPUs: on CPUs use "
+                "--backend onnxruntime (the default), or submit the job to a cluster with GPU nodes"
+            )
         if actors_per_gpu < 1:
             raise LprRayError(f"--actors-per-gpu must be >= 1, got {actors_per_gpu}")
         # Several actors per GPU, when asked: a fast GPU outruns one actor's CPU side (an H100

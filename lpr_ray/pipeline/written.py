@@ -73,3 +73,17 @@ def discard_run_files(output: str, run_id: str) -> int:
         except OSError as exc:  # keep going: vacuum removes what is left
             log.warning("run %s: could not remove its uncommitted file %s: %s", run_id, path, exc)
     return len(files)
+
+
+def release_run_id(output: str, run_id: str) -> None:
+    """Remove the run's claim (`_runs/<id>/config.json`) of a run that failed before it wrote
+    any data file: it read nothing and wrote nothing, so the id stays free and the root keeps
+    no trace of it. A run that did write keeps its claim (its files may still be listed)."""
+    fs, base = arrow_filesystem(output)
+    folder = f"{base.rstrip('/')}/_runs/{run_id}"
+    try:
+        if run_files(output, run_id):
+            return
+        fs.delete_dir(folder)
+    except (OSError, LprRayError) as exc:  # already failing: keep the first error in front
+        log.warning("run %s: its claim %s stays (%s)", run_id, folder, exc)

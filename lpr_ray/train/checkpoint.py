@@ -44,14 +44,19 @@ def init_weights_from(model, path: str | os.PathLike, characters: tuple[str, ...
         from lpr_ray.train.grow import can_grow, grow_state
 
         new_ok = getattr(model, "new_blocks_ok", ())
-        if not (same_chars and can_grow(src, own, new_ok)):
+        fresh: list[str] = []
+        if not same_chars and old_chars:
+            # Move the classifier to the new characters first, at the source's width; the
+            # grow below then widens it like any other layer.
+            src, fresh = _remap_narrow(src, own, old_chars, characters)
+        if not ((same_chars or old_chars) and can_grow(src, own, new_ok)):
             raise LprRayError(
                 f"--init-from {path} holds a {ckpt['arch']!r} model, but this run trains "
                 f"{model.arch!r}, and it cannot be grown into it (that needs the same layers, "
-                "each no larger, and the same characters)"
+                "each no larger, and a checkpoint that names its characters)"
             )
         model.load_state_dict(grow_state(src, own, new_ok))
-        return []
+        return fresh
     load, skipped = {}, []
     for k, v in own.items():
         if k in src and src[k].shape == v.shape and (same_chars or not _is_classifier(k)):
@@ -71,6 +76,17 @@ def _class_rows_match(src, own, old_chars: tuple[str, ...], chars: tuple[str, ..
     """The tensors hold one row per class (characters + blank), with the same row shape."""
     return (src.dim() >= 1 and own.dim() >= 1 and src.shape[0] == len(old_chars) + 1
             and own.shape[0] == len(chars) + 1 and src.shape[1:] == own.shape[1:])
+
+
+def _remap_narrow(src: dict, own: dict, old_chars: tuple[str, ...], chars: tuple[str, ...]) -> tuple[dict, list[str]]:
+    """src with its classifier rows moved to `chars` (fresh rows from own, cut to src's width)."""
+    out = dict(src)
+    for k, v in src.items():
+        if _is_classifier(k) and k in own and v.dim() >= 1 and v.shape[0] == len(old_chars) + 1:
+            fresh = own[k][(slice(None), *(slice(0, n) for n in v.shape[1:]))]
+            out[k] = _remap_classes(v, fresh, old_chars, chars)
+    new_chars = [c for c in chars if c not in old_chars]
+    return out, [f"classifier rows of the new characters {new_chars}"] if new_chars else []
 
 
 def _remap_classes(src, own, old_chars: tuple[str, ...], chars: tuple[str, ...]):
