@@ -1,4 +1,4 @@
-"""`lpr-ray vacuum`: delete files of crashed or losing runs that no commit names."""
+"""`lpr-ray vacuum`: compact the ledger, delete files of crashed or losing runs that no commit names."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ A run writes its Parquet files and its ledger file before it commits; a run that
 lost a race leaves them behind, read by nobody. vacuum deletes the files under RESULTS/data/
 and RESULTS/_ledger/ that the table's log does not name and that are older than
 --retention-hours, so a run still writing is never touched. Committed rows never change.
+
+First it compacts the ledger: every incremental run reads one ledger file per earlier run, so a
+job scheduled hourly would read thousands. vacuum streams them into one file and commits it in
+the table's log (an entry with no data: Delta readers see an empty append); the files it
+replaces are deleted by a later vacuum, once the compaction is older than --retention-hours.
 
 examples:
   lpr-ray vacuum --results s3://lot-results/plates --dry-run
@@ -29,7 +34,8 @@ def register(sub) -> None:
     p.add_argument("--results", required=True, help="results root (the --output of a run)")
     p.add_argument("--retention-hours", type=non_negative_float, default=168.0,
                    help="keep unreferenced files younger than this (default: 168, a week, as Delta does)")
-    p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete and compact nothing")
+    p.add_argument("--no-compact", action="store_true", help="leave the ledger files as they are")
     p.set_defaults(func=run)
 
 
@@ -39,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from lpr_ray.results.vacuum import vacuum
 
     try:
+        if not (args.dry_run or args.no_compact):
+            _compact(args.results)
         s = vacuum(args.results, retention_hours=args.retention_hours, dry_run=args.dry_run)
     except OSError as exc:
         raise LprRayError(storage_error("cannot vacuum", args.results, exc)) from exc
@@ -50,3 +58,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{verb} {len(s.deleted)} unreferenced files ({s.bytes:,} bytes); kept {s.kept_recent} younger "
           f"than {args.retention_hours:g} hours")
     return 0
+
+
+def _compact(results: str) -> None:
+    from lpr_ray.results.ledger_compact import compact_ledger
+    from lpr_ray.results.vacuum import check_results_root
+
+    check_results_root(results)
+    c = compact_ledger(results).compacted
+    if c is not None:
+        print(f"compacted {c.sources} ledger files ({c.rows:,} rows) into {c.file}")

@@ -63,7 +63,8 @@ from lpr_ray.results.ledger import (
     stat_batch,
     write_ledger,
 )
-from lpr_ray.results.table import DATA_DIR, commit_records
+from lpr_ray.results.ledger_compact import committed_ledgers
+from lpr_ray.results.table import DATA_DIR, commit_records, read_log
 
 log = logging.getLogger(__name__)
 
@@ -615,8 +616,7 @@ def _nothing_new(cfg: RunConfig, spec: ModelSpec, listed: pa.Table, t0: float) -
     None when there is work. Safe without the cluster lock: other runs only add to the ledger."""
     tag = _tag(spec, cfg)
     cands = _unique_uris(listed)
-    ledgers = [r.get("ledger") for r in commit_records(cfg.output)]
-    if cands.num_rows == 0 or new_objects(cfg.output, ledgers, tag, cands).num_rows:
+    if cands.num_rows == 0 or new_objects(cfg.output, committed_ledgers(cfg.output), tag, cands).num_rows:
         return None  # nothing listed at all goes the usual way (its summary says so)
     summary = Summary(cfg.run_id, cfg.output, 0, 0, {}, 0, 0, time.perf_counter() - t0, model=tag,
                       skipped=cands.num_rows)
@@ -650,14 +650,15 @@ def _run_locked(
     run_date = datetime.now(UTC).strftime("%Y-%m-%d")
     tag = _tag(spec, cfg)  # the rows' model and the ledger's key
     # The ledger as of the last record seen now; records after it are checked at commit.
-    records = commit_records(cfg.output)
+    entries = read_log(cfg.output)
+    records = commit_records(cfg.output, log=entries)
     planned_seq = records[-1]["seq"] if records else 0
     skipped = 0
     pending = inputs.table
     if cfg.incremental:
         cands = inputs.table if inputs.table is not None else _manifest_candidates(ray, inputs, cfg)
         cands = _unique_uris(cands)
-        pending = new_objects(cfg.output, [r.get("ledger") for r in records], tag, cands)
+        pending = new_objects(cfg.output, committed_ledgers(cfg.output, entries), tag, cands)
         skipped = cands.num_rows - pending.num_rows
         inputs = dataclasses.replace(inputs, table=pending, manifest_format=None)
     if inputs.table is None:

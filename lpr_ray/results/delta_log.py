@@ -77,12 +77,14 @@ def add_action(rel: str, size: int, mtime_ms: int, partition_columns: list[str])
                     "size": int(size), "modificationTime": int(mtime_ms), "dataChange": True}}
 
 
-def entry(record: dict, adds: list[dict], *, first: list[dict] | None = None) -> bytes:
-    """One log file: commitInfo (with the lpr-ray record), FIRST's actions (protocol and
-    metaData at version 0), then the adds. JSON lines, as Delta specifies."""
-    info = {"commitInfo": {"timestamp": int(time.time() * 1000), "operation": "WRITE",
+def entry(record: dict, adds: list[dict], *, first: list[dict] | None = None, operation: str = "WRITE",
+          extra: dict | None = None) -> bytes:
+    """One log file: commitInfo (with the lpr-ray run record, or EXTRA's keys for an entry
+    that is not a run's), FIRST's actions (protocol and metaData at version 0), then the adds.
+    JSON lines, as Delta specifies."""
+    info = {"commitInfo": {"timestamp": int(time.time() * 1000), "operation": operation,
                            "operationParameters": {"mode": "Append"}, "engineInfo": "lpr-ray",
-                           "lprRay": record}}
+                           **({"lprRay": record} if record else {}), **(extra or {})}}
     actions = [info, *(first or []), *adds]
     return ("\n".join(json.dumps(a, sort_keys=True, ensure_ascii=False) for a in actions) + "\n").encode("utf-8")
 

@@ -3,7 +3,9 @@
 A run writes its data files (and its ledger file) before it commits; a run that crashes or
 loses leaves them behind, invisible to every reader but taking space. Vacuum deletes files
 under data/ and _ledger/ that the Delta log (or _commits/) does not name and that are older
-than the retention period, so that a run still writing is never touched. Written here rather
+than the retention period, so that a run still writing is never touched. Ledger files that a
+compaction replaced (lpr_ray.results.ledger_compact) go once the compaction is older than the
+retention period. Written here rather
 than with delta-rs's vacuum: lpr-ray never records these files in the log (no remove
 tombstones), and delta-rs's vacuum commits its own log entries through a store-specific lock.
 """
@@ -16,9 +18,14 @@ from dataclasses import dataclass
 from lpr_ray.core.errors import LprRayError
 from lpr_ray.core.storage import arrow_filesystem
 from lpr_ray.results.delta_log import DELTA_LOG
-from lpr_ray.results.table import COMMITS_DIR, DATA_DIR, commit_records, committed_rel_files
+from lpr_ray.results.ledger_compact import (
+    LEDGER_DIR,
+    age_hours,
+    committed_ledgers,
+    superseded_ledgers,
+)
+from lpr_ray.results.table import COMMITS_DIR, DATA_DIR, committed_rel_files, read_log
 
-LEDGER_DIR = "_ledger"
 DEFAULT_RETENTION_HOURS = 168.0  # Delta's own default: a week
 
 
@@ -34,16 +41,13 @@ def vacuum(root: str, *, retention_hours: float = DEFAULT_RETENTION_HOURS, dry_r
 
     if not retention_hours >= 0:
         raise LprRayError(f"the retention period must be 0 hours or more, got {retention_hours}")
-    fs, base = arrow_filesystem(root)
-    base = base.rstrip("/")
-    if fs.get_file_info(base).type == FileType.NotFound:
-        raise LprRayError(f"results root {root} does not exist")
-    if all(fs.get_file_info(f"{base}/{d}").type != FileType.Directory for d in (DELTA_LOG, COMMITS_DIR)):
-        # Without a log every file would look unreferenced: never delete in a folder not ours.
-        raise LprRayError(f"{root} holds no lpr-ray commits (no {DELTA_LOG}/ or {COMMITS_DIR}/): expected the "
-                          "--output of an `lpr-ray run`; nothing deleted")
+    fs, base = check_results_root(root)
+    log = read_log(root)
     referenced = set(committed_rel_files(root))
-    referenced |= {r["ledger"] for r in commit_records(root) if isinstance(r.get("ledger"), str)}
+    referenced |= {ref for ref in committed_ledgers(root, log) if isinstance(ref, str)}
+    superseded, compaction = superseded_ledgers(root, log)
+    if compaction is not None and age_hours(compaction) < retention_hours:
+        referenced |= superseded  # a run that planned before the compaction may still read them
     cutoff_ns = (time.time() - retention_hours * 3600) * 1e9
     deleted, kept, size = [], 0, 0
     for folder in (DATA_DIR, LEDGER_DIR):
@@ -60,3 +64,18 @@ def vacuum(root: str, *, retention_hours: float = DEFAULT_RETENTION_HOURS, dry_r
             if not dry_run:
                 fs.delete_file(info.path)
     return VacuumSummary(deleted=sorted(deleted), kept_recent=kept, bytes=size)
+
+
+def check_results_root(root: str):
+    """(pyarrow filesystem, base path) of a results root with lpr-ray commits, else an error."""
+    from pyarrow.fs import FileType
+
+    fs, base = arrow_filesystem(root)
+    base = base.rstrip("/")
+    if fs.get_file_info(base).type == FileType.NotFound:
+        raise LprRayError(f"results root {root} does not exist")
+    if all(fs.get_file_info(f"{base}/{d}").type != FileType.Directory for d in (DELTA_LOG, COMMITS_DIR)):
+        # Without a log every file would look unreferenced: never delete in a folder not ours.
+        raise LprRayError(f"{root} holds no lpr-ray commits (no {DELTA_LOG}/ or {COMMITS_DIR}/): expected the "
+                          "--output of an `lpr-ray run`; nothing deleted")
+    return fs, base
