@@ -295,6 +295,9 @@ def test_a_run_waits_for_the_cluster_lock_and_gives_up_after_lock_timeout(s3, ra
     assert refused.returncode == 2, refused.stderr[-2000:]
     assert "holder-run" in refused.stderr and "s3://somewhere/else" in refused.stderr
     assert commit_records(out) == []
+    # It read and wrote nothing, so its run id is free again (a scheduled job may reuse it).
+    with pytest.raises(FileNotFoundError):
+        s3.get(f"{out}/_runs/l1/config.json")
     # A run that waits goes on once the lock is free, and reports its wait apart.
     held = cluster_lock.acquire(ray, "holder-run", "s3://somewhere/else")
     waiter = cli(ray_cluster, [*base, "--run-id", "l2", "--lock-timeout", "120"], wait=False)

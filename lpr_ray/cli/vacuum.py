@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lpr_ray.cli.args import non_negative_float
+from lpr_ray.cli.args import non_negative_float, positive_int
 
 EPILOG = """\
 A run writes its Parquet files and its ledger file before it commits; a run that crashed or
@@ -13,9 +13,10 @@ and RESULTS/_ledger/ that the table's log does not name and that are older than
 --retention-hours, so a run still writing is never touched. Committed rows never change.
 
 First it compacts the ledger: every incremental run reads one ledger file per earlier run, so a
-job scheduled hourly would read thousands. vacuum streams them into one file and commits it in
-the table's log (an entry with no data: Delta readers see an empty append); the files it
-replaces are deleted by a later vacuum, once the compaction is older than --retention-hours.
+job scheduled hourly would read thousands. Once --compact-after files are not compacted yet,
+vacuum streams the ledger into one file and commits it in the table's log (an entry with no
+data: Delta readers see an empty append). The files it replaces are deleted by a later vacuum,
+once the compaction is older than --retention-hours (and at least an hour, whatever it says).
 
 examples:
   lpr-ray vacuum --results s3://lot-results/plates --dry-run
@@ -36,6 +37,9 @@ def register(sub) -> None:
                    help="keep unreferenced files younger than this (default: 168, a week, as Delta does)")
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete and compact nothing")
     p.add_argument("--no-compact", action="store_true", help="leave the ledger files as they are")
+    p.add_argument("--compact-after", type=positive_int, default=24, metavar="N",
+                   help="compact once N run ledger files are not in a compacted file yet (each compaction "
+                        "rewrites the whole ledger) (default: 24)")
     p.set_defaults(func=run)
 
 
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if not (args.dry_run or args.no_compact):
-            _compact(args.results)
+            _compact(args.results, args.compact_after)
         s = vacuum(args.results, retention_hours=args.retention_hours, dry_run=args.dry_run)
     except OSError as exc:
         raise LprRayError(storage_error("cannot vacuum", args.results, exc)) from exc
@@ -60,11 +64,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compact(results: str) -> None:
+def _compact(results: str, min_new: int) -> None:
     from lpr_ray.results.ledger_compact import compact_ledger
     from lpr_ray.results.vacuum import check_results_root
 
     check_results_root(results)
-    c = compact_ledger(results).compacted
+    done = compact_ledger(results, min_new=min_new)
+    c = done.compacted
     if c is not None:
         print(f"compacted {c.sources} ledger files ({c.rows:,} rows) into {c.file}")
+    else:
+        print(f"ledger not compacted: {done.reason}")

@@ -96,8 +96,8 @@ def _list_tao(uri: str, charset: Charset | None = None) -> list[Sample]:
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
         region = _other_region([s.label for s in samples if s.label], charset)
         advice = (
-            f"these are {region} plates, which the model's dictionary cannot spell: use a {region} "
-            f"model ({', '.join(_models_of(region))}; `lpr-ray models` lists them)"
+            f"these are {REGION_NAMES.get(region, region)} plates, which the model's dictionary cannot "
+            f"spell: use a model of that region ({_models_of(region)}`lpr-ray models` lists them)"
             if region else
             "expected one line with the plate's characters; remove the label file of an image "
             "whose plate is unknown"
@@ -112,19 +112,23 @@ REGION_NAMES = {"us": "US", "cn": "Chinese"}
 
 
 def _other_region(labels: list[str], charset: Charset | None) -> str | None:
-    """The region name whose dictionary spells every label, when `charset` is another's."""
+    """The region (`--region` name) whose dictionary spells every label, when `charset` is another's."""
     used = set("".join(labels))
     for name, region in REGIONS.items():
         if charset is not None and region != charset and used <= set(region.characters):
-            return REGION_NAMES.get(name, name)
+            return name
     return None
 
 
-def _models_of(region_name: str) -> list[str]:
+def _models_of(region: str) -> str:
+    """"--model a, --model b; " for the shipped models of REGION, or "" when they cannot be read."""
     from lpr_ray.core.catalog import shipped  # the catalog reads every shipped model's files
 
-    code = {v: k for k, v in REGION_NAMES.items()}[region_name]
-    return [f"--model {m.name}" for m in shipped() if m.region == code]
+    try:
+        names = [m.name for m in shipped() if m.region == region]
+    except LprRayError:  # a broken install: the label error above is still the one to show
+        return ""
+    return "".join(f"--model {n}, " for n in names[:-1]) + (f"--model {names[-1]}; " if names else "")
 
 
 def _read_all(fs, paths: list[str]) -> dict[str, bytes]:

@@ -63,7 +63,7 @@ from lpr_ray.results.ledger import (
     stat_batch,
     write_ledger,
 )
-from lpr_ray.results.ledger_compact import committed_ledgers
+from lpr_ray.results.ledger_refs import committed_ledgers
 from lpr_ray.results.table import DATA_DIR, commit_records, read_log
 
 log = logging.getLogger(__name__)
@@ -595,13 +595,14 @@ def run_job(cfg: RunConfig) -> Summary:
                           + "; expected a folder or prefix these credentials may write") from exc
     if not claimed:
         raise LprRayError(f"run id {cfg.run_id!r} was already used under {cfg.output}: choose another --run-id")
-    if cfg.incremental and inputs.table is not None:
-        nothing = _nothing_new(cfg, spec, inputs.table, t0)
-        if nothing is not None:
-            return nothing
-    ray = connect_ray()
-    # Before reading the ledger: a run that waited then sees what the other one committed.
-    held = cluster_lock.acquire(ray, cfg.run_id, cfg.output, timeout_s=cfg.lock_timeout_s)
+    with _unclaim_on_failure(cfg):
+        if cfg.incremental and inputs.table is not None:
+            nothing = _nothing_new(cfg, spec, inputs.table, t0)
+            if nothing is not None:
+                return nothing
+        ray = connect_ray()
+        # Before reading the ledger: a run that waited then sees what the other one committed.
+        held = cluster_lock.acquire(ray, cfg.run_id, cfg.output, timeout_s=cfg.lock_timeout_s)
     waited = held.waited_s
     try:
         # Times and plates/s are the run's own: the wait is reported apart, as lock_wait.
@@ -628,6 +629,17 @@ def _nothing_new(cfg: RunConfig, spec: ModelSpec, listed: pa.Table, t0: float) -
 
 
 @contextlib.contextmanager
+def _unclaim_on_failure(cfg: RunConfig):
+    """Before the run writes a data file: a failure (no cluster, the lock's timeout, a bad
+    listing, no GPU) removes its claim, so a scheduled job that reuses its --run-id can run."""
+    try:
+        yield
+    except LprRayError:
+        release_run_id(cfg.output, cfg.run_id)
+        raise
+
+
+@contextlib.contextmanager
 def _discard_on_failure(cfg: RunConfig):
     """Remove the run's uncommitted data files when the body fails; a storage error (a full
     disk, a refused write) becomes one line."""
@@ -649,40 +661,38 @@ def _run_locked(
 ) -> Summary:
     run_date = datetime.now(UTC).strftime("%Y-%m-%d")
     tag = _tag(spec, cfg)  # the rows' model and the ledger's key
-    # The ledger as of the last record seen now; records after it are checked at commit.
-    entries = read_log(cfg.output)
-    records = commit_records(cfg.output, log=entries)
-    planned_seq = records[-1]["seq"] if records else 0
-    skipped = 0
-    pending = inputs.table
-    if cfg.incremental:
-        cands = inputs.table if inputs.table is not None else _manifest_candidates(ray, inputs, cfg)
-        cands = _unique_uris(cands)
-        pending = new_objects(cfg.output, committed_ledgers(cfg.output, entries), tag, cands)
-        skipped = cands.num_rows - pending.num_rows
-        inputs = dataclasses.replace(inputs, table=pending, manifest_format=None)
-    if inputs.table is None:
-        small = _manifest_on_driver(inputs)
-        if small is not None:
-            inputs = dataclasses.replace(inputs, table=small, manifest_format=None)
-    run = _Run(cfg, part, tag, pending, run_date)
-    t_plan = time.perf_counter() - t0
-    log.info(
-        "run %s: %s input %s (%s objects to process, %d already in the ledger), model %s",
-        cfg.run_id, inputs.kind, inputs.uri, inputs.count if inputs.count is not None else "?",
-        skipped, tag,
-    )
-    if inputs.count == 0:
-        summary = Summary(cfg.run_id, cfg.output, 0, 0, {}, 0, 0, time.perf_counter() - t0,
-                          model=tag, skipped=skipped)
-        summary.timings = {"lock_wait": waited, "plan": t_plan, "total": summary.seconds}
-        _save_json(cfg, "summary.json", summary.to_json())
-        return summary
-    try:
+    # Until the first data file, a failure leaves no trace of the run (its id is free again).
+    with _unclaim_on_failure(cfg):
+        # The ledger as of the last record seen now; records after it are checked at commit.
+        entries = read_log(cfg.output)
+        records = commit_records(cfg.output, log=entries)
+        planned_seq = records[-1]["seq"] if records else 0
+        skipped = 0
+        pending = inputs.table
+        if cfg.incremental:
+            cands = inputs.table if inputs.table is not None else _manifest_candidates(ray, inputs, cfg)
+            cands = _unique_uris(cands)
+            pending = new_objects(cfg.output, committed_ledgers(cfg.output, entries), tag, cands)
+            skipped = cands.num_rows - pending.num_rows
+            inputs = dataclasses.replace(inputs, table=pending, manifest_format=None)
+        if inputs.table is None:
+            small = _manifest_on_driver(inputs)
+            if small is not None:
+                inputs = dataclasses.replace(inputs, table=small, manifest_format=None)
+        run = _Run(cfg, part, tag, pending, run_date)
+        t_plan = time.perf_counter() - t0
+        log.info(
+            "run %s: %s input %s (%s objects to process, %d already in the ledger), model %s",
+            cfg.run_id, inputs.kind, inputs.uri, inputs.count if inputs.count is not None else "?",
+            skipped, tag,
+        )
+        if inputs.count == 0:
+            summary = Summary(cfg.run_id, cfg.output, 0, 0, {}, 0, 0, time.perf_counter() - t0,
+                              model=tag, skipped=skipped)
+            summary.timings = {"lock_wait": waited, "plan": t_plan, "total": summary.seconds}
+            _save_json(cfg, "summary.json", summary.to_json())
+            return summary
         plan = _plan(ray, cfg)
-    except LprRayError:  # nothing was read or written: no trace of the run is left
-        release_run_id(cfg.output, cfg.run_id)
-        raise
     # Until the commit the run's files are its own: a failure removes them (pipeline/written.py).
     with _discard_on_failure(cfg):
         t1 = time.perf_counter()

@@ -40,6 +40,7 @@ from lpr_ray.results.delta_log import (
     metadata_action,
 )
 from lpr_ray.results.ledger import read_ledger
+from lpr_ray.results.ledger_refs import Compaction, latest, ledgers_of
 from lpr_ray.results.table import RUN_DATE, SCHEMA, commit_records, legacy_records, read_log
 
 log = logging.getLogger(__name__)
@@ -132,9 +133,11 @@ class Candidate:
     drop: Callable[[pa.Table], Candidate] | None = None  # covered (uri, version) -> new candidate
 
 
-def covered_keys(root: str, records: list[dict], keys: pa.Table, model: str) -> pa.Table:
-    """Rows of `keys` already in the ledgers of `records` (for `model`)."""
-    done = read_ledger(root, [r.get("ledger") for r in records], model)
+def covered_keys(root: str, records: list[dict], keys: pa.Table, model: str,
+                 compaction: Compaction | None = None) -> pa.Table:
+    """Rows of `keys` already in the ledgers of `records` (for `model`). A record that
+    COMPACTION covers is read from its file: vacuum may have deleted the record's own."""
+    done = read_ledger(root, ledgers_of(records, compaction), model)
     if done.num_rows == 0 or keys.num_rows == 0:
         return keys.slice(0, 0)
     done = done.append_column("_c", pa.array([True] * done.num_rows))
@@ -192,7 +195,7 @@ def commit(root: str, cand: Candidate, *, planned_seq: int, check: bool, model: 
         records = commit_records(root, log=entries)
         newer = [r for r in records if r["seq"] > checked]
         if check and newer:
-            covered = covered_keys(root, newer, cand.keys, model)
+            covered = covered_keys(root, newer, cand.keys, model, latest(entries))
             if covered.num_rows:
                 log.warning(
                     "%d of %d objects were committed meanwhile by run(s) %s: dropping them",

@@ -1,18 +1,20 @@
-"""Ledger compaction: many per-run ledger files become one, through the table's log.
+"""Ledger compaction (`lpr-ray vacuum`): many per-run ledger files become one, through the log.
 
 Every committed run names its own ledger file, and every incremental run reads all of them: a
 run scheduled hourly adds 8,760 a year, and listing and opening them comes to dominate a run
 that finds little new. Compaction streams the union of the ledger files committed so far into
 one Parquet file under ROOT/_ledger/ and commits a log entry that names it with the highest run
 seq it covers. From then on the committed ledger is that file plus the ledger files of runs
-with a higher seq (`committed_ledgers`).
+with a higher seq (`lpr_ray.results.ledger_refs`). A compacted file is always written under
+ROOT/_ledger/, also when runs wrote theirs elsewhere (--ledger).
 
 Safe beside running jobs without a lock: run seqs grow with log versions, so every run record
 with a seq at or below the one covered was in the log the compactor read, and a run that
 commits meanwhile has a higher seq and keeps counting by its own file. The entry carries no
 data actions, so Delta readers see an empty append. Files it supersedes stay until `lpr-ray
 vacuum` finds the compaction older than the retention period, so a run that planned with them
-can still read them.
+can still read them, and a run that commits later checks the objects of the runs the
+compaction covers in its file.
 """
 
 from __future__ import annotations
@@ -30,74 +32,33 @@ from lpr_ray.core.storage import arrow_filesystem, is_local, join, storage_error
 from lpr_ray.results.commit import MAX_ATTEMPTS, create_exclusive
 from lpr_ray.results.delta_log import DELTA_LOG, entry, log_name
 from lpr_ray.results.ledger import LEDGER_SCHEMA, ledger_datasets
+from lpr_ray.results.ledger_refs import COMPACTION, Compaction, latest, ledgers_of
 from lpr_ray.results.table import commit_records, read_log
 
-COMPACTION = "lprRayLedger"  # the commitInfo key of a compaction entry (not a run record)
 LEDGER_DIR = "_ledger"
-
-
-@dataclass(frozen=True)
-class Compaction:
-    file: str  # relative to ROOT
-    covers_through: int  # every run record with seq <= this is in `file`
-    version: int
-    committed_at: str
-    sources: int
-    rows: int
-
-
-def compactions(log: list[tuple[int, list[dict]]]) -> list[Compaction]:
-    out = []
-    for version, actions in log:
-        info: dict = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
-        c = info.get(COMPACTION)
-        if isinstance(c, dict):
-            out.append(Compaction(c["file"], int(c["covers_through"]), version, c["committed_at"],
-                                  int(c["sources"]), int(c["rows"])))
-    return out
-
-
-def latest(log: list[tuple[int, list[dict]]]) -> Compaction | None:
-    found = compactions(log)
-    return max(found, key=lambda c: (c.covers_through, c.version)) if found else None
-
-
-def committed_ledgers(root: str, log: list[tuple[int, list[dict]]] | None = None) -> list[str | None]:
-    """The files that make up the committed ledger (None: a record without one)."""
-    log = read_log(root) if log is None else log
-    records = commit_records(root, log=log)
-    last = latest(log)
-    if last is None:
-        return [r.get("ledger") for r in records]
-    return [last.file] + [r.get("ledger") for r in records if r["seq"] > last.covers_through]
-
-
-def superseded_ledgers(root: str, log: list[tuple[int, list[dict]]]) -> tuple[set[str], Compaction | None]:
-    """(ledger files the latest compaction replaced, that compaction): what vacuum may delete
-    once the compaction is older than the retention period."""
-    last = latest(log)
-    if last is None:
-        return set(), None
-    old = {r["ledger"] for r in commit_records(root, log=log)
-           if r["seq"] <= last.covers_through and isinstance(r.get("ledger"), str)}
-    old |= {c.file for c in compactions(log) if c.file != last.file}
-    return old, last
+ROW_GROUP = 1_000_000  # rows per row group of the compacted file: few, large, fast to scan
 
 
 @dataclass(frozen=True)
 class CompactSummary:
-    compacted: Compaction | None  # None: fewer than `min_files` files, nothing done
+    compacted: Compaction | None  # None: nothing done (see `reason`)
     files_before: int
+    reason: str = ""
 
 
-def compact_ledger(root: str, *, min_files: int = 2) -> CompactSummary:
-    """Stream the committed ledger into one file and commit it (when it has >= min_files files)."""
+def compact_ledger(root: str, *, min_new: int = 24) -> CompactSummary:
+    """Stream the committed ledger into one file and commit it, when at least MIN_NEW run
+    ledger files are not in a compacted file yet (each compaction rewrites the whole ledger:
+    at 100M objects ~5 GB, so not for every new run)."""
     log = read_log(root)
+    if not log:  # the old layout (_commits/): its next run converts it to the log first
+        return CompactSummary(None, 0, "the root has no Delta log yet: its next run converts it")
     records = commit_records(root, log=log)
-    refs = [ref for ref in committed_ledgers(root, log) if ref]
-    # A root still in the old layout (_commits/, no log) is converted by its next run first.
-    if len(refs) < max(min_files, 1) or not records or not log:
-        return CompactSummary(None, len(refs))
+    last = latest(log)
+    refs = [ref for ref in ledgers_of(records, last) if ref]
+    new = len(refs) - (last is not None and bool(refs) and refs[0] == last.file)
+    if new < max(min_new, 1) or len(refs) < 2:
+        return CompactSummary(None, len(refs), f"{new} run ledger file(s) not compacted yet, fewer than {min_new}")
     covers = records[-1]["seq"]
     rel = f"{LEDGER_DIR}/compact-{covers:010d}-{uuid.uuid4().hex[:8]}.parquet"
     rows = _write_union(root, refs, join(root, rel))
@@ -121,10 +82,17 @@ def _write_union(root: str, refs: list[str], uri: str) -> int:
     rows = 0
     try:
         with fs.open_output_stream(tmp) as f, pq.ParquetWriter(f, LEDGER_SCHEMA) as writer:
+            # Each write_table ends a row group and the run files are small: gather to ROW_GROUP.
+            pending: list[pa.RecordBatch] = []
             for ds in ledger_datasets(root, refs):
                 for batch in ds.to_batches(batch_size=256_000):
-                    writer.write_table(pa.Table.from_batches([batch], schema=LEDGER_SCHEMA))
+                    pending.append(batch)
                     rows += batch.num_rows
+                    if sum(b.num_rows for b in pending) >= ROW_GROUP:
+                        writer.write_table(pa.Table.from_batches(pending, schema=LEDGER_SCHEMA), ROW_GROUP)
+                        pending = []
+            if pending:
+                writer.write_table(pa.Table.from_batches(pending, schema=LEDGER_SCHEMA), ROW_GROUP)
         if tmp != path:
             fs.move(tmp, path)
     except (OSError, pa.ArrowException) as exc:
@@ -136,6 +104,6 @@ def _write_union(root: str, refs: list[str], uri: str) -> int:
     return rows
 
 
-def age_hours(c: Compaction) -> float:
+def age_hours(c: Compaction, now: float | None = None) -> float:
     committed = datetime.strptime(c.committed_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return (time.time() - committed.timestamp()) / 3600
+    return ((time.time() if now is None else now) - committed.timestamp()) / 3600

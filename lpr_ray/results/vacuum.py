@@ -18,15 +18,12 @@ from dataclasses import dataclass
 from lpr_ray.core.errors import LprRayError
 from lpr_ray.core.storage import arrow_filesystem
 from lpr_ray.results.delta_log import DELTA_LOG
-from lpr_ray.results.ledger_compact import (
-    LEDGER_DIR,
-    age_hours,
-    committed_ledgers,
-    superseded_ledgers,
-)
+from lpr_ray.results.ledger_compact import LEDGER_DIR, age_hours
+from lpr_ray.results.ledger_refs import committed_ledgers, replaced_ledgers
 from lpr_ray.results.table import COMMITS_DIR, DATA_DIR, committed_rel_files, read_log
 
 DEFAULT_RETENTION_HOURS = 168.0  # Delta's own default: a week
+MIN_REPLACED_HOURS = 1.0  # longer than a run takes from reading the log to reading the ledger
 
 
 @dataclass(frozen=True)
@@ -36,19 +33,23 @@ class VacuumSummary:
     bytes: int
 
 
-def vacuum(root: str, *, retention_hours: float = DEFAULT_RETENTION_HOURS, dry_run: bool = False) -> VacuumSummary:
+def vacuum(root: str, *, retention_hours: float = DEFAULT_RETENTION_HOURS, dry_run: bool = False,
+           now: float | None = None) -> VacuumSummary:
+    """NOW: the clock (seconds since the epoch) to judge ages by; the current time by default."""
     from pyarrow.fs import FileSelector, FileType
 
     if not retention_hours >= 0:
         raise LprRayError(f"the retention period must be 0 hours or more, got {retention_hours}")
     fs, base = check_results_root(root)
+    now = time.time() if now is None else now
     log = read_log(root)
     referenced = set(committed_rel_files(root))
     referenced |= {ref for ref in committed_ledgers(root, log) if isinstance(ref, str)}
-    superseded, compaction = superseded_ledgers(root, log)
-    if compaction is not None and age_hours(compaction) < retention_hours:
-        referenced |= superseded  # a run that planned before the compaction may still read them
-    cutoff_ns = (time.time() - retention_hours * 3600) * 1e9
+    # A replaced ledger file stays while the compaction that replaced it is young: a run that
+    # planned before it may still read the file (never less than an hour, whatever the retention).
+    referenced |= {ref for ref, c in replaced_ledgers(root, log).items()
+                   if age_hours(c, now) < max(retention_hours, MIN_REPLACED_HOURS)}
+    cutoff_ns = (now - retention_hours * 3600) * 1e9
     deleted, kept, size = [], 0, 0
     for folder in (DATA_DIR, LEDGER_DIR):
         infos = fs.get_file_info(FileSelector(f"{base}/{folder}", recursive=True, allow_not_found=True))
