@@ -71,10 +71,12 @@ def test_query_finds_chinese_plates_exactly_by_wildcard_and_fuzzily(cn_run):
     assert {"plate": target, "match": "confusion"} in [{k: r[k] for k in ("plate", "match")} for r in fuzzy]
 
 
-def test_eval_reports_accuracy_by_plate_type(cn_run, capsys):
+@pytest.mark.parametrize("model", ["cn_lprnet_small", "cn_lprnet_medium"])
+def test_eval_reports_accuracy_by_plate_type(cn_run, capsys, model):
     _, _, work = cn_run
-    assert main(["eval", str(work / "synthetic"), "--model", "cn_lprnet_small"]) == 0
+    assert main(["eval", str(work / "synthetic"), "--model", model]) == 0
     out = capsys.readouterr().out
+    assert f"model {model}@" in out
     assert "accuracy by folder" in out
     kinds = {s.uri.split("/images/")[1].split("/")[0] for s in list_tao(str(work / "synthetic"))}
     for kind in kinds:

@@ -24,7 +24,7 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 # has them) and the shipped model that reads them.
 REGION_DEFAULTS = {
     "us": (SHARED_DATA / "us_real_val", "us_lprnet_small"),
-    "cn": (SHARED_DATA / "cn_real_val", "cn_lprnet_small"),
+    "cn": (SHARED_DATA / "cn_real_val", "cn_lprnet_medium"),
 }
 DEFAULT_REAL = REGION_DEFAULTS["us"][0]
 BUCKET = "lpr-demo"
@@ -144,7 +144,7 @@ def register(sub) -> None:
         "prints a summary, and stops the server.",
     )
     p.add_argument("--region", choices=("us", "cn"), default="us",
-                   help="US plates with us_lprnet_small, or Chinese plates with cn_lprnet_small")
+                   help="US plates with us_lprnet_small, or Chinese plates with cn_lprnet_medium")
     p.add_argument("--count", type=non_negative_int, default=3000, help="synthetic crops to generate (default: 3000)")
     p.add_argument("--real", default=None, help="a TAO dataset of real crops to add (default: ../shared/data/us_real_val or cn_real_val)")
     p.add_argument("--seed", type=int, default=2026)
