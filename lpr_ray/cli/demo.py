@@ -148,6 +148,6 @@ def register(sub) -> None:
     p.add_argument("--count", type=non_negative_int, default=3000, help="synthetic crops to generate (default: 3000)")
     p.add_argument("--real", default=None, help="a TAO dataset of real crops to add (default: ../shared/data/us_real_val or cn_real_val)")
     p.add_argument("--seed", type=int, default=2026)
-    p.add_argument("--model", default=None, help="ONNX model file or folder, or a shipped model by name (lpr-ray models; default: the region's small model)")
+    p.add_argument("--model", default=None, help="ONNX model file or folder, or a shipped model by name (lpr-ray models; default: us_lprnet_small, or cn_lprnet_medium with --region cn)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (data and server files)")
     p.set_defaults(func=execute)

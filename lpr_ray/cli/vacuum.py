@@ -10,7 +10,8 @@ EPILOG = """\
 A run writes its Parquet files and its ledger file before it commits; a run that crashed or
 lost a race leaves them behind, read by nobody. vacuum deletes the files under RESULTS/data/
 and RESULTS/_ledger/ that the table's log does not name and that are older than
---retention-hours, so a run still writing is never touched. Committed rows never change.
+--retention-hours, so a run still writing is never touched, and ledger files a compaction
+replaced (below). Committed rows never change.
 
 First it compacts the ledger: every incremental run reads one ledger file per earlier run, so a
 job scheduled hourly would read thousands. Once --compact-after files are not compacted yet,
